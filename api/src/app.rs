@@ -1,0 +1,131 @@
+//! The HTTP application: router, handlers and serving until a shutdown signal.
+
+use crate::config::ServeSettings;
+use crate::schema::{self, GridgovSchema};
+use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: GridgovSchema,
+    pub db: DatabaseConnection,
+    pub settings: Arc<ServeSettings>,
+}
+
+/// The router, shared by `gridgov serve` and the tests.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// GraphiQL for a browser that asks for a page without a query; otherwise a GraphQL request
+/// in the query string (`?query=…&variables=…`).
+async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let raw = raw.unwrap_or_default();
+    if raw.is_empty() && wants_html(&headers) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("gridgov").finish()).into_response();
+    }
+    match async_graphql::http::parse_query_string(&raw) {
+        Ok(request) => GraphQLResponse::from(state.execute(request).await).into_response(),
+        Err(e) => {
+            let error = async_graphql::ServerError::new(format!("invalid GraphQL request: {e}"), None);
+            let mut response = async_graphql::Response::from_errors(vec![error]);
+            for e in &mut response.errors {
+                schema::classify(e);
+            }
+            (StatusCode::BAD_REQUEST, GraphQLResponse::from(response)).into_response()
+        }
+    }
+}
+
+async fn graphql_post(State(state): State<AppState>, request: GraphQLBatchRequest) -> GraphQLResponse {
+    let response = match request.into_inner() {
+        BatchRequest::Single(request) => BatchResponse::Single(state.execute(request).await),
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(state.execute(request).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    GraphQLResponse::from(response)
+}
+
+impl AppState {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        schema::execute(&self.schema, &self.db, request, self.settings.debug_extensions).await
+    }
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and builds the router over `db`.
+    pub async fn build(db: DatabaseConnection, settings: ServeSettings) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(settings.listen).await?;
+        let state = AppState { schema: schema::build_schema(), db, settings: Arc::new(settings) };
+        Ok(Application { listener, router: router(state) })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

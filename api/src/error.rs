@@ -1,0 +1,107 @@
+//! The one error type of gridgov and its mapping to GraphQL `extensions.code`.
+//!
+//! Every `Display` string is safe to show to a client. Database and internal failures are logged
+//! with their cause where they happen and reach the client only as `INTERNAL` (or `UNAVAILABLE`
+//! semantics under `INTERNAL` with "database unavailable"), never with SQL text or personal data.
+
+use async_graphql::{ErrorExtensionValues, Value};
+use sea_orm::DbErr;
+
+/// Errors a resolver or a store function can return.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The client sent something invalid; `field` names the offending argument or input field.
+    #[error("{message}")]
+    BadUserInput { message: String, field: Option<String> },
+    /// The object does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict { message: String, reason: Option<&'static str>, details: Vec<(String, serde_json::Value)> },
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("rate limited, retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The database could not be reached; the cause has been logged.
+    #[error("database unavailable")]
+    Unavailable,
+    /// Anything else; the cause has been logged.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Conflict { .. } => "CONFLICT",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Unavailable | ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    /// Bad input in the argument or input field `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadUserInput { message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound(what.into())
+    }
+
+    /// Logs `cause` (which must not contain personal data) and returns [`ApiError::Internal`].
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::Internal
+    }
+
+    /// Writes `code`, `field` and the details of this error into GraphQL error extensions.
+    pub fn fill_extensions(&self, ext: &mut ErrorExtensionValues) {
+        ext.set("code", self.code());
+        match self {
+            ApiError::BadUserInput { field: Some(field), .. } => ext.set("field", field.as_str()),
+            ApiError::Conflict { reason, details, .. } => {
+                if let Some(reason) = reason {
+                    ext.set("reason", *reason);
+                }
+                for (k, v) in details {
+                    if let Ok(v) = Value::from_json(v.clone()) {
+                        ext.set(k.as_str(), v);
+                    }
+                }
+            }
+            ApiError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+            _ => {}
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(e: DbErr) -> Self {
+        match &e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<async_graphql::Error> for ApiError {
+    fn from(e: async_graphql::Error) -> Self {
+        match e.source.as_ref().and_then(|s| s.downcast_ref::<ApiError>()) {
+            Some(api) => api.clone(),
+            None => ApiError::internal(e.message),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

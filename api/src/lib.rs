@@ -1,0 +1,13 @@
+//! gridgov: a GraphQL API for community grid governance.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod loaders;
+pub mod schema;
+pub mod seed;
+pub mod store;
+pub mod telemetry;
+pub mod validate;

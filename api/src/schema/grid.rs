@@ -1,0 +1,251 @@
+//! Grids: the administrative hierarchy.
+
+use super::RequestCtx;
+use super::person::{Person, PersonFilter, PersonOrderField};
+use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::scalars::{GridLevel, Order, order_field, order_spec, search_text};
+use super::service::{Service, ServiceFilter, ServiceOrderField};
+use super::organization::GridAssignment;
+use crate::error::{ApiError, ApiResult};
+use crate::loaders::{ById, ListBy};
+use crate::store::filters;
+use crate::store::page::PageRequest;
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use entity::{grid, grid_assignment, person, service};
+use sea_orm::sea_query::{Alias, ColumnRef, Expr, ExprTrait, IntoColumnRef, JoinType};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait, Select};
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct Grid(pub grid::Model);
+
+impl NodeObject for Grid {
+    type Entity = grid::Entity;
+    fn from_model(m: grid::Model) -> Self {
+        Grid(m)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum GridOrderField {
+    CreatedAt,
+    Name,
+    Code,
+    Level,
+}
+order_field!(GridOrderField, grid::Entity, default = (Code, Asc), {
+    CreatedAt => (grid::Column::CreatedAt, "CREATED_AT"),
+    Name => (grid::Column::Name, "NAME"),
+    Code => (grid::Column::Code, "CODE"),
+    Level => (grid::Column::Level, "LEVEL"),
+});
+
+/// Filter of `grids`; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct GridFilter {
+    pub level: Option<GridLevel>,
+    /// Direct children of this grid.
+    pub parent_id: Option<ID>,
+    /// This grid and its whole subtree.
+    pub within_grid_id: Option<ID>,
+    /// Case-insensitive substring of the name or code.
+    pub search: Option<String>,
+}
+
+impl GridFilter {
+    pub fn apply(self, mut select: Select<grid::Entity>) -> ApiResult<Select<grid::Entity>> {
+        if let Some(level) = self.level {
+            select = select.filter(grid::Column::Level.eq(entity::GridLevel::from(level)));
+        }
+        if let Some(parent) = &self.parent_id {
+            select = select.filter(grid::Column::ParentId.eq(id_of::<grid::Entity>(parent, "filter.parentId")?));
+        }
+        if let Some(root) = &self.within_grid_id {
+            let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
+            select = select.filter(filters::path_in_subtree(Expr::col((grid::Entity, grid::Column::Path)), root));
+        }
+        if let Some(s) = &self.search {
+            select = select.filter(filters::search(&[grid::Column::Name, grid::Column::Code], &search_text(s, "filter.search")?));
+        }
+        Ok(select)
+    }
+}
+
+/// The ancestors of a grid, from its `path`, root first (the grid itself excluded).
+fn ancestor_ids(m: &grid::Model) -> Vec<Uuid> {
+    m.path
+        .split('/')
+        .filter_map(|s| Uuid::parse_str(s).ok())
+        .filter(|id| *id != m.id)
+        .collect()
+}
+
+#[Object]
+impl Grid {
+    pub async fn id(&self) -> ID {
+        global_id("Grid", self.0.id)
+    }
+    /// Administrative code, e.g. `370685001003` (community) or `370685001003-07` (grid).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn level(&self) -> GridLevel {
+        self.0.level.into()
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
+        let Some(parent) = self.0.parent_id else { return Ok(None) };
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(parent)).await?.map(Grid))
+    }
+    /// Ancestors from the root down to the parent.
+    async fn ancestors(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grid>> {
+        let ids = ancestor_ids(&self.0);
+        let mut found = RequestCtx::of(ctx)?
+            .loader
+            .load_many(ids.iter().map(|id| ById::<grid::Entity>::new(*id)))
+            .await?;
+        Ok(ids.iter().filter_map(|id| found.remove(&ById::new(*id))).map(Grid).collect())
+    }
+    /// Direct children.
+    #[allow(clippy::too_many_arguments)]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GridFilter>,
+        order_by: Option<Order<GridOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Grid>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(grid::Entity::find())?;
+        let partition = (grid::Entity, grid::Column::ParentId).into_column_ref();
+        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+    }
+    /// Residents whose home is this grid (or, with `includeDescendants`, any grid below it).
+    #[allow(clippy::too_many_arguments)]
+    async fn residents(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PersonFilter>,
+        order_by: Option<Order<PersonOrderField>>,
+        #[graphql(default = false)] include_descendants: bool,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Person>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(person::Entity::find())?;
+        let (select, partition) = by_grid(select, (person::Entity, person::Column::GridId), include_descendants);
+        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+    }
+    /// Services delivered in this grid (or, with `includeDescendants`, anywhere below it).
+    #[allow(clippy::too_many_arguments)]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceFilter>,
+        order_by: Option<Order<ServiceOrderField>>,
+        #[graphql(default = false)] include_descendants: bool,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Service>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(service::Entity::find())?;
+        let (select, partition) = by_grid(select, (service::Entity, service::Column::GridId), include_descendants);
+        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+    }
+    /// People responsible for this grid.
+    async fn workers(&self, ctx: &Context<'_>) -> ApiResult<Vec<GridAssignment>> {
+        let key = ListBy::<grid_assignment::Entity> { key: self.0.id, by: grid_assignment::Column::GridId };
+        let rows = RequestCtx::of(ctx)?.loader.load_one(key).await?.unwrap_or_default();
+        Ok(rows.iter().cloned().map(GridAssignment).collect())
+    }
+    /// Boundary as a GeoJSON geometry.
+    async fn boundary(&self) -> Option<Json<serde_json::Value>> {
+        self.0.boundary.as_deref().and_then(|b| serde_json::from_str(b).ok()).map(Json)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Partitions rows of `E` by the grid they belong to: directly (`grid_col`), or, with
+/// `include_descendants`, by every ancestor of that grid (a join on the ancestor's path range),
+/// so that one statement serves the subtrees of many grids.
+pub fn by_grid<E: EntityTrait>(
+    mut select: Select<E>,
+    grid_col: (E, impl sea_orm::IdenStatic),
+    include_descendants: bool,
+) -> (Select<E>, ColumnRef) {
+    if !include_descendants {
+        return (select, grid_col.into_column_ref());
+    }
+    let (own, anc) = (Alias::new("gg_own"), Alias::new("gg_anc"));
+    let path = |t: &Alias| Expr::col((t.clone(), grid::Column::Path));
+    QueryTrait::query(&mut select)
+        .join_as(
+            JoinType::InnerJoin,
+            grid::Entity,
+            own.clone(),
+            Expr::col((own.clone(), grid::Column::Id)).equals(grid_col),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            grid::Entity,
+            anc.clone(),
+            Condition::all()
+                .add(path(&own).gte(path(&anc)))
+                .add(path(&own).lt(filters::subtree_upper_bound(path(&anc)))),
+        );
+    (select, (anc, grid::Column::Id).into_column_ref())
+}
+
+pub struct GridQuery;
+
+#[Object]
+impl GridQuery {
+    /// A grid by global id or by administrative code (exactly one of them).
+    async fn grid(&self, ctx: &Context<'_>, id: Option<ID>, code: Option<String>) -> ApiResult<Option<Grid>> {
+        let rq = RequestCtx::of(ctx)?;
+        match (id, code) {
+            (Some(id), None) => {
+                let id = id_of::<grid::Entity>(&id, "id")?;
+                Ok(rq.loader.load_one(ById::<grid::Entity>::new(id)).await?.map(Grid))
+            }
+            (None, Some(code)) => {
+                Ok(grid::Entity::find().filter(grid::Column::Code.eq(code)).one(&rq.db).await?.map(Grid))
+            }
+            _ => Err(ApiError::bad_input("id", "pass exactly one of `id` and `code`")),
+        }
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn grids(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GridFilter>,
+        order_by: Option<Order<GridOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Grid>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(grid::Entity::find())?;
+        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+    }
+}

@@ -1,0 +1,215 @@
+//! The GraphQL schema: types and root fields per domain, plus the shared Relay pieces.
+
+pub mod grid;
+pub mod organization;
+pub mod participation;
+pub mod person;
+pub mod relay;
+pub mod scalars;
+pub mod service;
+
+use crate::db::STATEMENTS;
+use crate::error::{ApiError, ApiResult};
+use crate::loaders::{ById, DbLoader};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject, Object, Response,
+    Schema, ServerError, Value,
+};
+use entity::{grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e, person as person_e, service as service_e};
+use futures_util::future::{BoxFuture, Either, select, try_join_all};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+
+use grid::Grid;
+use organization::{GridAssignment, Membership, Organization};
+use participation::Participation;
+use person::Person;
+use service::Service;
+
+/// Most ids `nodes(ids:)` accepts at once.
+pub const MAX_NODES: usize = 100;
+
+/// What every resolver of one request shares.
+pub struct RequestCtx {
+    pub db: DatabaseConnection,
+    pub loader: Arc<DataLoader<DbLoader>>,
+}
+
+impl RequestCtx {
+    pub fn of<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestCtx> {
+        ctx.data::<RequestCtx>().map_err(|_| ApiError::internal("request context missing"))
+    }
+}
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Grid(Grid),
+    Person(Person),
+    Organization(Organization),
+    Membership(Membership),
+    GridAssignment(GridAssignment),
+    Service(Service),
+    Participation(Participation),
+}
+
+async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiResult<Option<Node>> {
+    let l = &rq.loader;
+    Ok(match kind {
+        "Grid" => l.load_one(ById::<grid_e::Entity>::new(id)).await?.map(|m| Node::Grid(Grid(m))),
+        "Person" => l.load_one(ById::<person_e::Entity>::new(id)).await?.map(|m| Node::Person(Person(m))),
+        "Organization" => l.load_one(ById::<org_e::Entity>::new(id)).await?.map(|m| Node::Organization(Organization(m))),
+        "Membership" => l.load_one(ById::<membership::Entity>::new(id)).await?.map(|m| Node::Membership(Membership(m))),
+        "GridAssignment" => {
+            l.load_one(ById::<grid_assignment::Entity>::new(id)).await?.map(|m| Node::GridAssignment(GridAssignment(m)))
+        }
+        "Service" => l.load_one(ById::<service_e::Entity>::new(id)).await?.map(|m| Node::Service(Service(m))),
+        "Participation" => {
+            l.load_one(ById::<part_e::Entity>::new(id)).await?.map(|m| Node::Participation(Participation(m)))
+        }
+        _ => return Err(ApiError::bad_input(field, format!("`{field}` is not a valid global id"))),
+    })
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when it does not exist.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        let (kind, key) = relay::decode_global_id(&id, "id")?;
+        load_node(RequestCtx::of(ctx)?, &kind, key, "id").await
+    }
+    /// Objects by global id, in the order given (null where missing); at most 100 ids.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input("ids", format!("`ids` takes at most {MAX_NODES} ids")));
+        }
+        let rq = RequestCtx::of(ctx)?;
+        let decoded = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| relay::decode_global_id(id, &format!("ids[{i}]")).map(|(k, v)| (i, k, v)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        try_join_all(decoded.iter().map(|(i, kind, key)| async move {
+            load_node(rq, kind, *key, &format!("ids[{i}]")).await
+        }))
+        .await
+    }
+}
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    NodeQuery,
+    grid::GridQuery,
+    person::PersonQuery,
+    organization::OrganizationQuery,
+    service::ServiceQuery,
+    participation::ParticipationQuery,
+);
+
+impl Default for grid::GridQuery {
+    fn default() -> Self {
+        grid::GridQuery
+    }
+}
+impl Default for person::PersonQuery {
+    fn default() -> Self {
+        person::PersonQuery
+    }
+}
+impl Default for organization::OrganizationQuery {
+    fn default() -> Self {
+        organization::OrganizationQuery
+    }
+}
+impl Default for service::ServiceQuery {
+    fn default() -> Self {
+        service::ServiceQuery
+    }
+}
+impl Default for participation::ParticipationQuery {
+    fn default() -> Self {
+        participation::ParticipationQuery
+    }
+}
+
+pub type GridgovSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema (no data attached: each request brings its own context).
+pub fn build_schema() -> GridgovSchema {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish()
+}
+
+/// Gives every error a stable `extensions.code`, and hides the text of anything unexpected.
+pub fn classify(e: &mut ServerError) {
+    let ext = e.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    if let Some(api) = e.source.as_ref().and_then(|s| s.downcast_ref::<ApiError>()).cloned() {
+        e.message = api.to_string();
+        api.fill_extensions(ext);
+    } else if e.source.is_some() {
+        // A resolver turned some other error into a GraphQL error with `?`: its text may hold
+        // internal detail, so the client gets a generic message and the log gets the cause.
+        tracing::error!(error = %e.message, "unclassified resolver error");
+        e.message = "internal error".to_owned();
+        ext.set("code", ApiError::Internal.code());
+    } else if !ext.get("code").is_some() {
+        // Parse, validation and argument-coercion errors of async-graphql.
+        ext.set("code", "BAD_USER_INPUT");
+    }
+}
+
+/// Executes one GraphQL request with its own DataLoader and statement counter.
+///
+/// The DataLoader's batch futures run inside this future rather than on other tasks: a batch
+/// is first polled only after every resolver that can make progress has registered its key, so
+/// each level of a query is one statement whatever the page sizes (async-graphql issue 1306:
+/// no timer delay is needed, and none is paid).
+pub async fn execute(
+    schema: &GridgovSchema,
+    db: &DatabaseConnection,
+    request: async_graphql::Request,
+    report_statements: bool,
+) -> Response {
+    let counter = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
+    let loader = DataLoader::new(DbLoader { db: db.clone() }, move |fut: BoxFuture<'static, ()>| {
+        // The receiver lives until the request finishes, so sending cannot fail while a
+        // resolver still waits for the batch.
+        let _ = tx.send(fut);
+    })
+    .delay(Duration::ZERO);
+    let request = request.data(RequestCtx { db: db.clone(), loader: Arc::new(loader) });
+    let run = async {
+        let exec = Box::pin(schema.execute(request));
+        let drive = Box::pin(async move {
+            let mut batches = FuturesUnordered::new();
+            loop {
+                tokio::select! {
+                    Some(batch) = rx.recv() => batches.push(batch),
+                    Some(()) = batches.next(), if !batches.is_empty() => {}
+                    else => break,
+                }
+            }
+        });
+        match select(exec, drive).await {
+            Either::Left((response, _)) => response,
+            Either::Right(((), exec)) => exec.await,
+        }
+    };
+    let mut response = STATEMENTS.scope(counter.clone(), run).await;
+    for e in &mut response.errors {
+        classify(e);
+    }
+    if report_statements {
+        response.extensions.insert("sqlStatements".to_owned(), Value::from(counter.load(Ordering::Relaxed)));
+    }
+    response
+}

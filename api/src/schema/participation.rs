@@ -1,0 +1,161 @@
+//! Participation records: one person taking part in one service.
+
+use super::RequestCtx;
+use super::organization::Organization;
+use super::person::Person;
+use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::scalars::{Order, ParticipationRole, ParticipationStatus, order_field, order_spec};
+use super::service::{Service, filter_list};
+use crate::error::ApiResult;
+use crate::loaders::ById;
+use crate::store::filters;
+use crate::store::page::PageRequest;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{grid, organization, participation, person, service};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+#[derive(Clone)]
+pub struct Participation(pub participation::Model);
+
+impl NodeObject for Participation {
+    type Entity = participation::Entity;
+    fn from_model(m: participation::Model) -> Self {
+        Participation(m)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ParticipationOrderField {
+    CreatedAt,
+    RegisteredAt,
+}
+order_field!(ParticipationOrderField, participation::Entity, default = (RegisteredAt, Asc), {
+    CreatedAt => (participation::Column::CreatedAt, "CREATED_AT"),
+    RegisteredAt => (participation::Column::RegisteredAt, "REGISTERED_AT"),
+});
+
+/// Filter of participations; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ParticipationFilter {
+    pub service_id: Option<ID>,
+    pub person_id: Option<ID>,
+    /// The organisation that registered the participation.
+    pub organization_id: Option<ID>,
+    pub status: Option<Vec<ParticipationStatus>>,
+    /// The service is delivered in this grid's subtree.
+    pub within_grid_id: Option<ID>,
+}
+
+impl ParticipationFilter {
+    pub fn apply(self, mut select: Select<participation::Entity>) -> ApiResult<Select<participation::Entity>> {
+        if let Some(s) = &self.service_id {
+            select = select
+                .filter(participation::Column::ServiceId.eq(id_of::<service::Entity>(s, "filter.serviceId")?));
+        }
+        if let Some(p) = &self.person_id {
+            select =
+                select.filter(participation::Column::PersonId.eq(id_of::<person::Entity>(p, "filter.personId")?));
+        }
+        if let Some(o) = &self.organization_id {
+            select = select.filter(
+                participation::Column::OrganizationId.eq(id_of::<organization::Entity>(o, "filter.organizationId")?),
+            );
+        }
+        if let Some(status) = &self.status {
+            filter_list(status, "filter.status")?;
+            select = select.filter(
+                participation::Column::Status.is_in(status.iter().map(|s| entity::ParticipationStatus::from(*s))),
+            );
+        }
+        if let Some(root) = &self.within_grid_id {
+            let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
+            let mut q = Query::select();
+            q.column(service::Column::Id)
+                .from(service::Entity)
+                .cond_where(filters::grid_id_in_subtree(service::Column::GridId, root));
+            select = select.filter(participation::Column::ServiceId.in_subquery(q));
+        }
+        Ok(select)
+    }
+}
+
+#[Object]
+impl Participation {
+    pub async fn id(&self) -> ID {
+        global_id("Participation", self.0.id)
+    }
+    async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<service::Entity>::new(self.0.service_id)).await?.map(Service))
+    }
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<person::Entity>::new(self.0.person_id)).await?.map(Person))
+    }
+    /// The organisation that registered this participation.
+    async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
+        let Some(org) = self.0.organization_id else { return Ok(None) };
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<organization::Entity>::new(org)).await?.map(Organization))
+    }
+    async fn role(&self) -> ParticipationRole {
+        self.0.role.into()
+    }
+    async fn status(&self) -> ParticipationStatus {
+        self.0.status.into()
+    }
+    async fn registered_at(&self) -> DateTime<Utc> {
+        self.0.registered_at
+    }
+    async fn checked_in_at(&self) -> Option<DateTime<Utc>> {
+        self.0.checked_in_at
+    }
+    async fn checked_out_at(&self) -> Option<DateTime<Utc>> {
+        self.0.checked_out_at
+    }
+    /// Minutes of service credited.
+    async fn minutes(&self) -> Option<i32> {
+        self.0.minutes
+    }
+    /// Volunteer hours: `minutes / 60`, rounded to two decimals.
+    async fn hours(&self) -> Option<f64> {
+        self.0.minutes.map(|m| (f64::from(m) / 60.0 * 100.0).round() / 100.0)
+    }
+    /// The registering platform's own reference.
+    async fn external_ref(&self) -> Option<&str> {
+        self.0.external_ref.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+pub struct ParticipationQuery;
+
+#[Object]
+impl ParticipationQuery {
+    async fn participation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Participation>> {
+        let id = id_of::<participation::Entity>(&id, "id")?;
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<participation::Entity>::new(id)).await?.map(Participation))
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn participations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ParticipationFilter>,
+        order_by: Option<Order<ParticipationOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Participation>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(participation::Entity::find())?;
+        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+    }
+}

@@ -1,0 +1,170 @@
+//! Relay building blocks shared by every type: opaque global ids and connections.
+
+use super::RequestCtx;
+use crate::error::{ApiError, ApiResult};
+use crate::loaders::{ChildCount, ChildPage, ChildSpec};
+use crate::store::Table;
+use crate::store::page::{self, OrderSpec, Page, PageRequest};
+use async_graphql::{Context, ID, Object, OutputType, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::ColumnRef;
+use sea_orm::{EntityTrait, Select};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life.
+pub fn global_id(kind: &str, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// Decodes a global id into its type name and key; `field` names the argument for errors.
+pub fn decode_global_id(id: &str, field: &str) -> ApiResult<(String, Uuid)> {
+    URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| {
+            let (kind, key) = s.split_once(':')?;
+            Some((kind.to_owned(), Uuid::parse_str(key).ok()?))
+        })
+        .ok_or_else(|| ApiError::bad_input(field, format!("`{field}` is not a valid global id")))
+}
+
+/// Decodes a global id that must belong to table `E`.
+pub fn id_of<E: Table>(id: &ID, field: &str) -> ApiResult<Uuid> {
+    let (kind, key) = decode_global_id(id, field)?;
+    if kind != E::NAME {
+        return Err(ApiError::bad_input(field, format!("`{field}` must be the id of a {}, not of a {kind}", E::NAME)));
+    }
+    Ok(key)
+}
+
+/// A GraphQL object that wraps one row of a table.
+pub trait NodeObject: OutputType + Clone + Send + Sync + 'static {
+    type Entity: Table;
+    fn from_model(m: <Self::Entity as EntityTrait>::Model) -> Self;
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "PageInfo")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// An edge of a connection: a node and the cursor to continue after it.
+pub struct Edge<N> {
+    node: N,
+    cursor: String,
+}
+
+#[Object(
+    concrete(name = "GridEdge", params(super::grid::Grid)),
+    concrete(name = "PersonEdge", params(super::person::Person)),
+    concrete(name = "OrganizationEdge", params(super::organization::Organization)),
+    concrete(name = "MembershipEdge", params(super::organization::Membership)),
+    concrete(name = "ServiceEdge", params(super::service::Service)),
+    concrete(name = "ParticipationEdge", params(super::participation::Participation))
+)]
+impl<N: NodeObject> Edge<N> {
+    async fn node(&self) -> &N {
+        &self.node
+    }
+    /// Opaque cursor: pass it as `after` (or `before`) to continue from this edge.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+}
+
+type CountFuture = BoxFuture<'static, ApiResult<u64>>;
+
+/// How a connection counts its rows; run only when `totalCount` is asked for.
+type Counter = Arc<dyn Fn(&RequestCtx) -> CountFuture + Send + Sync>;
+
+/// A Relay connection of `N`.
+pub struct Connection<N> {
+    edges: Vec<Edge<N>>,
+    page_info: PageInfo,
+    total: Counter,
+}
+
+impl<N: NodeObject> Connection<N> {
+    fn from_page(page: &Page<<N::Entity as EntityTrait>::Model>, total: Counter) -> Self {
+        let edges: Vec<Edge<N>> =
+            page.rows.iter().map(|(m, c)| Edge { node: N::from_model(m.clone()), cursor: c.clone() }).collect();
+        let page_info = PageInfo {
+            has_next_page: page.has_next,
+            has_previous_page: page.has_previous,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Connection { edges, page_info, total }
+    }
+
+    /// A root connection: one statement for the page, one more for `totalCount` if asked.
+    pub async fn root(
+        rq: &RequestCtx,
+        select: Select<N::Entity>,
+        order: OrderSpec<N::Entity>,
+        page: PageRequest,
+    ) -> ApiResult<Self> {
+        let p = page::fetch_page(&rq.db, select.clone(), &order, &page).await?;
+        let total: Counter = Arc::new(move |rq: &RequestCtx| {
+            let (db, select) = (rq.db.clone(), select.clone());
+            Box::pin(async move { page::count(&db, select).await })
+        });
+        Ok(Self::from_page(&p, total))
+    }
+
+    /// A nested connection under `parent`: batched with the same field of every sibling parent.
+    pub async fn child(
+        rq: &RequestCtx,
+        parent: Uuid,
+        select: Select<N::Entity>,
+        partition: ColumnRef,
+        order: OrderSpec<N::Entity>,
+        page: PageRequest,
+    ) -> ApiResult<Self> {
+        let spec = ChildSpec::new(select, partition, order, page);
+        let p = rq.loader.load_one(ChildPage { parent, spec: spec.clone() }).await?.unwrap_or_default();
+        let total: Counter = Arc::new(move |rq: &RequestCtx| {
+            let (loader, key) = (rq.loader.clone(), ChildCount { parent, spec: spec.clone() });
+            Box::pin(async move { Ok(loader.load_one(key).await?.unwrap_or(0)) })
+        });
+        Ok(Self::from_page(&p, total))
+    }
+}
+
+#[Object(
+    concrete(name = "GridConnection", params(super::grid::Grid)),
+    concrete(name = "PersonConnection", params(super::person::Person)),
+    concrete(name = "OrganizationConnection", params(super::organization::Organization)),
+    concrete(name = "MembershipConnection", params(super::organization::Membership)),
+    concrete(name = "ServiceConnection", params(super::service::Service)),
+    concrete(name = "ParticipationConnection", params(super::participation::Participation))
+)]
+impl<N: NodeObject> Connection<N>
+where
+    Edge<N>: OutputType,
+{
+    async fn edges(&self) -> &Vec<Edge<N>> {
+        &self.edges
+    }
+    /// The nodes of `edges`, for clients that do not need cursors.
+    async fn nodes(&self) -> Vec<N> {
+        self.edges.iter().map(|e| e.node.clone()).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    /// Number of nodes in the whole connection (all pages), given its filter.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let rq = RequestCtx::of(ctx)?;
+        let n = (self.total)(rq).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}

@@ -1,0 +1,198 @@
+//! Public services delivered in grids.
+
+use super::RequestCtx;
+use super::grid::Grid;
+use super::organization::Organization;
+use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
+use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::scalars::{Order, ServiceCategory, ServiceStatus, order_field, order_spec, search_text};
+use crate::error::{ApiError, ApiResult};
+use crate::loaders::{ById, ParticipantCount};
+use crate::store::filters;
+use crate::store::page::PageRequest;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{grid, organization, participation, service};
+use sea_orm::sea_query::IntoColumnRef;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+#[derive(Clone)]
+pub struct Service(pub service::Model);
+
+impl NodeObject for Service {
+    type Entity = service::Entity;
+    fn from_model(m: service::Model) -> Self {
+        Service(m)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ServiceOrderField {
+    CreatedAt,
+    StartsAt,
+    Title,
+}
+order_field!(ServiceOrderField, service::Entity, default = (StartsAt, Asc), {
+    CreatedAt => (service::Column::CreatedAt, "CREATED_AT"),
+    StartsAt => (service::Column::StartsAt, "STARTS_AT"),
+    Title => (service::Column::Title, "TITLE"),
+});
+
+/// Longest list accepted by an `[…]` filter field.
+const MAX_FILTER_LIST: usize = 20;
+
+/// Filter of services; all given conditions must hold, a list matches any of its values.
+#[derive(InputObject, Default)]
+pub struct ServiceFilter {
+    pub grid_id: Option<ID>,
+    /// Delivered in this grid or anywhere in its subtree.
+    pub within_grid_id: Option<ID>,
+    pub status: Option<Vec<ServiceStatus>>,
+    pub category: Option<Vec<ServiceCategory>>,
+    pub organizer_id: Option<ID>,
+    /// Starts at or after this instant.
+    pub starts_after: Option<DateTime<Utc>>,
+    /// Starts strictly before this instant.
+    pub starts_before: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the title or location.
+    pub search: Option<String>,
+}
+
+/// Checks the length of a list filter.
+pub fn filter_list<T>(list: &[T], field: &str) -> ApiResult<()> {
+    if list.len() > MAX_FILTER_LIST {
+        return Err(ApiError::bad_input(field, format!("`{field}` takes at most {MAX_FILTER_LIST} values")));
+    }
+    Ok(())
+}
+
+impl ServiceFilter {
+    pub fn apply(self, mut select: Select<service::Entity>) -> ApiResult<Select<service::Entity>> {
+        if let Some(g) = &self.grid_id {
+            select = select.filter(service::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
+        }
+        if let Some(root) = &self.within_grid_id {
+            let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
+            select = select.filter(filters::grid_id_in_subtree(service::Column::GridId, root));
+        }
+        if let Some(status) = &self.status {
+            filter_list(status, "filter.status")?;
+            select = select.filter(service::Column::Status.is_in(status.iter().map(|s| entity::ServiceStatus::from(*s))));
+        }
+        if let Some(category) = &self.category {
+            filter_list(category, "filter.category")?;
+            select = select
+                .filter(service::Column::Category.is_in(category.iter().map(|c| entity::ServiceCategory::from(*c))));
+        }
+        if let Some(org) = &self.organizer_id {
+            select = select
+                .filter(service::Column::OrganizerId.eq(id_of::<organization::Entity>(org, "filter.organizerId")?));
+        }
+        if let Some(t) = self.starts_after {
+            select = select.filter(service::Column::StartsAt.gte(t));
+        }
+        if let Some(t) = self.starts_before {
+            select = select.filter(service::Column::StartsAt.lt(t));
+        }
+        if let Some(s) = &self.search {
+            let s = search_text(s, "filter.search")?;
+            select = select.filter(filters::search(&[service::Column::Title, service::Column::Location], &s));
+        }
+        Ok(select)
+    }
+}
+
+#[Object]
+impl Service {
+    pub async fn id(&self) -> ID {
+        global_id("Service", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn category(&self) -> ServiceCategory {
+        self.0.category.into()
+    }
+    async fn status(&self) -> ServiceStatus {
+        self.0.status.into()
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ends_at
+    }
+    /// Places available; null means unlimited.
+    async fn capacity(&self) -> Option<i32> {
+        self.0.capacity
+    }
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+    /// Grid the service is delivered in.
+    async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(self.0.grid_id)).await?.map(Grid))
+    }
+    async fn organizer(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
+        let key = ById::<organization::Entity>::new(self.0.organizer_id);
+        Ok(RequestCtx::of(ctx)?.loader.load_one(key).await?.map(Organization))
+    }
+    /// Participations holding a place (every status but CANCELLED).
+    async fn participant_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let n = RequestCtx::of(ctx)?.loader.load_one(ParticipantCount(self.0.id)).await?.unwrap_or(0);
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn participations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ParticipationFilter>,
+        order_by: Option<Order<ParticipationOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Participation>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(participation::Entity::find())?;
+        let partition = (participation::Entity, participation::Column::ServiceId).into_column_ref();
+        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+pub struct ServiceQuery;
+
+#[Object]
+impl ServiceQuery {
+    async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Service>> {
+        let id = id_of::<service::Entity>(&id, "id")?;
+        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<service::Entity>::new(id)).await?.map(Service))
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceFilter>,
+        order_by: Option<Order<ServiceOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<Service>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter.unwrap_or_default().apply(service::Entity::find())?;
+        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+    }
+}

@@ -1,0 +1,48 @@
+//! Database functions, one module per domain, and the shared mechanisms they use
+//! (keyset pagination, subtree filters).
+
+pub mod filters;
+pub mod page;
+
+use entity::*;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+/// A table with a UUID primary key column named `id`.
+pub trait Table: EntityTrait<Model: Clone + Send + Sync + 'static> + Default + Send + Sync + 'static {
+    /// Name used in global ids, cursors and error messages.
+    const NAME: &'static str;
+    fn id_col() -> Self::Column;
+    fn model_id(m: &Self::Model) -> Uuid;
+}
+
+macro_rules! table {
+    ($($module:ident => $name:literal),+ $(,)?) => {$(
+        impl Table for $module::Entity {
+            const NAME: &'static str = $name;
+            fn id_col() -> Self::Column {
+                $module::Column::Id
+            }
+            fn model_id(m: &Self::Model) -> Uuid {
+                m.id
+            }
+        }
+    )+};
+}
+
+table!(
+    grid => "Grid",
+    person => "Person",
+    person_tag => "PersonTag",
+    organization => "Organization",
+    membership => "Membership",
+    grid_assignment => "GridAssignment",
+    service => "Service",
+    participation => "Participation",
+);
+
+/// The database handle shared by the request handlers.
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+}

@@ -1,0 +1,16 @@
+//! sea-orm entities of gridgov, one module per table.
+//!
+//! Every table has a UUID v7 primary key, `created_at`/`updated_at` in UTC and an integer
+//! `version` bumped on every write (optimistic concurrency).
+
+pub mod enums;
+pub mod grid;
+pub mod grid_assignment;
+pub mod membership;
+pub mod organization;
+pub mod participation;
+pub mod person;
+pub mod person_tag;
+pub mod service;
+
+pub use enums::*;

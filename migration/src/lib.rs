@@ -1,0 +1,27 @@
+//! Schema migrations, one per step, each with a working `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261201_000001_grid;
+mod m20261201_000002_person;
+mod m20261201_000003_organization;
+mod m20261201_000004_grid_assignment;
+mod m20261201_000005_service;
+mod m20261201_000006_participation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261201_000001_grid::Migration),
+            Box::new(m20261201_000002_person::Migration),
+            Box::new(m20261201_000003_organization::Migration),
+            Box::new(m20261201_000004_grid_assignment::Migration),
+            Box::new(m20261201_000005_service::Migration),
+            Box::new(m20261201_000006_participation::Migration),
+        ]
+    }
+}

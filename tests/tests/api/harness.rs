@@ -1,0 +1,166 @@
+//! Test harness: fresh databases, a running server, and a small GraphQL client.
+
+use gridgov::app::Application;
+use gridgov::config::{DatabaseSettings, ServeSettings};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database that is removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    // Held only so that the directory lives as long as the test.
+    File(#[allow(dead_code)] tempfile::TempDir),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl TestDb {
+    /// A new empty database, or `None` (with a loud note) when PostgreSQL is not configured.
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Some(TestDb { url, cleanup: Cleanup::File(dir) })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    eprintln!("!!! SKIPPED on PostgreSQL: TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                let name = format!("gg_t_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+                admin.close().await.ok();
+                let url = replace_db_name(&admin_url, &name);
+                Some(TestDb { url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+            }
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(base);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::PgDatabase { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server over a migrated database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub http: reqwest::Client,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Starts gridgov over a fresh, migrated database; `None` when the backend is unavailable.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let test_db = TestDb::create(backend).await?;
+        let settings = DatabaseSettings { database_url: test_db.url.clone(), db_max_connections: 5, db_acquire_timeout: 5 };
+        let db = gridgov::db::connect(&settings).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let mut serve = ServeSettings::ephemeral();
+        serve.debug_extensions = true;
+        let app = Application::build(db.clone(), serve).await.expect("bind");
+        let addr = app.local_addr().expect("addr");
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp { addr, db, http: reqwest::Client::new(), _db: test_db })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON response.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        resp.json().await.expect("json body")
+    }
+
+    /// Like [`gql`](Self::gql) but fails the test on any GraphQL error; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Returns the single error of a response that must have failed.
+    pub async fn error(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        let errors = body["errors"].as_array().unwrap_or_else(|| panic!("expected errors: {body:#}"));
+        assert!(!errors.is_empty(), "expected errors: {body:#}");
+        errors[0].clone()
+    }
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL:
+/// `db_test!(name, |app| async move { … });`
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await.expect("sqlite");
+                $body.await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await else {
+                    return;
+                };
+                $body.await;
+            }
+        }
+    };
+}
+
+/// Ids (`id` fields) of a connection's `nodes`.
+pub fn ids(conn: &Value) -> Vec<String> {
+    conn["nodes"].as_array().expect("nodes").iter().map(|n| n["id"].as_str().expect("id").to_owned()).collect()
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: each starts the real gridgov server on a free port over its own fresh
+//! database and speaks HTTP to it. Every data test runs on SQLite and, when
+//! `TEST_DATABASE_URL` is set, on PostgreSQL too (see [`db_test!`]).
+
+mod harness;
+
+mod errors;
+mod fixture;
+mod nested;
+mod node;
+mod pagination;
+mod read_api;
+mod schema_drift;
