@@ -2,8 +2,8 @@
 
 use crate::config::ServeSettings;
 use crate::schema::{self, GridgovSchema};
-use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -44,15 +44,26 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// GraphiQL for a browser that asks for a page without a query; otherwise a GraphQL request
 /// in the query string (`?query=…&variables=…`).
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let raw = raw.unwrap_or_default();
     if raw.is_empty() && wants_html(&headers) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("gridgov").finish()).into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("gridgov")
+                .finish(),
+        )
+        .into_response();
     }
     match async_graphql::http::parse_query_string(&raw) {
         Ok(request) => GraphQLResponse::from(state.execute(request).await).into_response(),
         Err(e) => {
-            let error = async_graphql::ServerError::new(format!("invalid GraphQL request: {e}"), None);
+            let error =
+                async_graphql::ServerError::new(format!("invalid GraphQL request: {e}"), None);
             let mut response = async_graphql::Response::from_errors(vec![error]);
             for e in &mut response.errors {
                 schema::classify(e);
@@ -62,7 +73,10 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     }
 }
 
-async fn graphql_post(State(state): State<AppState>, request: GraphQLBatchRequest) -> GraphQLResponse {
+async fn graphql_post(
+    State(state): State<AppState>,
+    request: GraphQLBatchRequest,
+) -> GraphQLResponse {
     let response = match request.into_inner() {
         BatchRequest::Single(request) => BatchResponse::Single(state.execute(request).await),
         BatchRequest::Batch(requests) => {
@@ -78,7 +92,13 @@ async fn graphql_post(State(state): State<AppState>, request: GraphQLBatchReques
 
 impl AppState {
     async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        schema::execute(&self.schema, &self.db, request, self.settings.debug_extensions).await
+        schema::execute(
+            &self.schema,
+            &self.db,
+            request,
+            self.settings.debug_extensions,
+        )
+        .await
     }
 }
 
@@ -92,8 +112,15 @@ impl Application {
     /// Binds the listener (port 0 picks a free port) and builds the router over `db`.
     pub async fn build(db: DatabaseConnection, settings: ServeSettings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
-        let state = AppState { schema: schema::build_schema(), db, settings: Arc::new(settings) };
-        Ok(Application { listener, router: router(state) })
+        let state = AppState {
+            schema: schema::build_schema(),
+            db,
+            settings: Arc::new(settings),
+        };
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -102,7 +129,9 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 

@@ -7,13 +7,28 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
     /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gridgov.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://gridgov.db?mode=rwc",
+        global = true
+    )]
     pub database_url: String,
     /// Maximum number of pooled database connections.
-    #[arg(long, env = "GRIDGOV_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "GRIDGOV_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub db_max_connections: u32,
     /// Seconds to wait for a pooled connection before a request fails.
-    #[arg(long, env = "GRIDGOV_DB_ACQUIRE_TIMEOUT", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "GRIDGOV_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
     pub db_acquire_timeout: u64,
 }
 

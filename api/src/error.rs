@@ -12,13 +12,20 @@ use sea_orm::DbErr;
 pub enum ApiError {
     /// The client sent something invalid; `field` names the offending argument or input field.
     #[error("{message}")]
-    BadUserInput { message: String, field: Option<String> },
+    BadUserInput {
+        message: String,
+        field: Option<String>,
+    },
     /// The object does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(String),
     /// The request conflicts with the current state.
     #[error("{message}")]
-    Conflict { message: String, reason: Option<&'static str>, details: Vec<(String, serde_json::Value)> },
+    Conflict {
+        message: String,
+        reason: Option<&'static str>,
+        details: Vec<(String, serde_json::Value)>,
+    },
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("authentication required")]
@@ -49,7 +56,10 @@ impl ApiError {
 
     /// Bad input in the argument or input field `field`.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadUserInput { message: message.into(), field: Some(field.into()) }
+        ApiError::BadUserInput {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -66,8 +76,12 @@ impl ApiError {
     pub fn fill_extensions(&self, ext: &mut ErrorExtensionValues) {
         ext.set("code", self.code());
         match self {
-            ApiError::BadUserInput { field: Some(field), .. } => ext.set("field", field.as_str()),
-            ApiError::Conflict { reason, details, .. } => {
+            ApiError::BadUserInput {
+                field: Some(field), ..
+            } => ext.set("field", field.as_str()),
+            ApiError::Conflict {
+                reason, details, ..
+            } => {
                 if let Some(reason) = reason {
                     ext.set("reason", *reason);
                 }

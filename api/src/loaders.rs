@@ -57,7 +57,10 @@ impl<E: Table> Loader<ById<E>> for DbLoader {
             .filter(Expr::col((E::default(), E::id_col())).is_in(keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(|m| (ById::new(E::model_id(&m)), m)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|m| (ById::new(E::model_id(&m)), m))
+            .collect())
     }
 }
 
@@ -72,7 +75,12 @@ pub struct ChildSpec<E: Table> {
 
 impl<E: Table> ChildSpec<E> {
     /// `select` is the filtered base query; `partition` the column holding the parent id.
-    pub fn new(select: Select<E>, partition: ColumnRef, order: OrderSpec<E>, page: PageRequest) -> Arc<Self> {
+    pub fn new(
+        select: Select<E>,
+        partition: ColumnRef,
+        order: OrderSpec<E>,
+        page: PageRequest,
+    ) -> Arc<Self> {
         // Two fields of one request batch together exactly when they would run the same SQL.
         let fingerprint = format!(
             "{}|{:?}|{}|{:?}|{:?}",
@@ -82,7 +90,13 @@ impl<E: Table> ChildSpec<E> {
             order.direction,
             page
         );
-        Arc::new(ChildSpec { fingerprint, select, partition, order, page })
+        Arc::new(ChildSpec {
+            fingerprint,
+            select,
+            partition,
+            order,
+            page,
+        })
     }
 }
 
@@ -102,7 +116,10 @@ macro_rules! spec_key {
     ($key:ident) => {
         impl<E: Table> Clone for $key<E> {
             fn clone(&self) -> Self {
-                $key { parent: self.parent, spec: self.spec.clone() }
+                $key {
+                    parent: self.parent,
+                    spec: self.spec.clone(),
+                }
             }
         }
         impl<E: Table> PartialEq for $key<E> {
@@ -123,10 +140,15 @@ spec_key!(ChildPage);
 spec_key!(ChildCount);
 
 /// Groups keys by the spec they share.
-fn by_spec<E: Table>(keys: impl Iterator<Item = (Uuid, Arc<ChildSpec<E>>)>) -> Vec<(Arc<ChildSpec<E>>, Vec<Uuid>)> {
+fn by_spec<E: Table>(
+    keys: impl Iterator<Item = (Uuid, Arc<ChildSpec<E>>)>,
+) -> Vec<(Arc<ChildSpec<E>>, Vec<Uuid>)> {
     let mut groups: Vec<(Arc<ChildSpec<E>>, Vec<Uuid>)> = Vec::new();
     for (parent, spec) in keys {
-        match groups.iter_mut().find(|(s, _)| s.fingerprint == spec.fingerprint) {
+        match groups
+            .iter_mut()
+            .find(|(s, _)| s.fingerprint == spec.fingerprint)
+        {
             Some((_, parents)) => parents.push(parent),
             None => groups.push((spec, vec![parent])),
         }
@@ -138,7 +160,10 @@ impl<E: Table> Loader<ChildPage<E>> for DbLoader {
     type Value = Arc<Page<E::Model>>;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[ChildPage<E>]) -> Result<HashMap<ChildPage<E>, Self::Value>, ApiError> {
+    async fn load(
+        &self,
+        keys: &[ChildPage<E>],
+    ) -> Result<HashMap<ChildPage<E>, Self::Value>, ApiError> {
         let mut out = HashMap::with_capacity(keys.len());
         for (spec, parents) in by_spec(keys.iter().map(|k| (k.parent, k.spec.clone()))) {
             let pages = page::fetch_child_pages(
@@ -151,7 +176,13 @@ impl<E: Table> Loader<ChildPage<E>> for DbLoader {
             )
             .await?;
             for (parent, p) in pages {
-                out.insert(ChildPage { parent, spec: spec.clone() }, Arc::new(p));
+                out.insert(
+                    ChildPage {
+                        parent,
+                        spec: spec.clone(),
+                    },
+                    Arc::new(p),
+                );
             }
         }
         Ok(out)
@@ -165,10 +196,21 @@ impl<E: Table> Loader<ChildCount<E>> for DbLoader {
     async fn load(&self, keys: &[ChildCount<E>]) -> Result<HashMap<ChildCount<E>, u64>, ApiError> {
         let mut out = HashMap::with_capacity(keys.len());
         for (spec, parents) in by_spec(keys.iter().map(|k| (k.parent, k.spec.clone()))) {
-            let counts =
-                page::count_children(&self.db, spec.select.clone(), spec.partition.clone(), &parents).await?;
+            let counts = page::count_children(
+                &self.db,
+                spec.select.clone(),
+                spec.partition.clone(),
+                &parents,
+            )
+            .await?;
             for (parent, n) in counts {
-                out.insert(ChildCount { parent, spec: spec.clone() }, n);
+                out.insert(
+                    ChildCount {
+                        parent,
+                        spec: spec.clone(),
+                    },
+                    n,
+                );
             }
         }
         Ok(out)
@@ -184,7 +226,10 @@ pub struct ListBy<E: Table> {
 
 impl<E: Table> Clone for ListBy<E> {
     fn clone(&self) -> Self {
-        ListBy { key: self.key, by: self.by }
+        ListBy {
+            key: self.key,
+            by: self.by,
+        }
     }
 }
 impl<E: Table> PartialEq for ListBy<E> {
@@ -218,13 +263,18 @@ impl<E: Table> Loader<ListBy<E>> for DbLoader {
         }
         for by in columns {
             use sea_orm::IdenStatic;
-            let ids: Vec<Uuid> = keys.iter().filter(|k| k.by.as_str() == by.as_str()).map(|k| k.key).collect();
+            let ids: Vec<Uuid> = keys
+                .iter()
+                .filter(|k| k.by.as_str() == by.as_str())
+                .map(|k| k.key)
+                .collect();
             let rows = E::find()
                 .filter(Expr::col((E::default(), by)).is_in(ids.iter().copied()))
                 .order_by_asc(Expr::col((E::default(), E::id_col())))
                 .all(&self.db)
                 .await?;
-            let mut grouped: HashMap<Uuid, Vec<E::Model>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+            let mut grouped: HashMap<Uuid, Vec<E::Model>> =
+                ids.iter().map(|id| (*id, Vec::new())).collect();
             for row in rows {
                 if let sea_orm::Value::Uuid(Some(k)) = row.get(by) {
                     grouped.entry(k).or_default().push(row);
@@ -246,7 +296,10 @@ impl Loader<ParticipantCount> for DbLoader {
     type Value = u64;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[ParticipantCount]) -> Result<HashMap<ParticipantCount, u64>, ApiError> {
+    async fn load(
+        &self,
+        keys: &[ParticipantCount],
+    ) -> Result<HashMap<ParticipantCount, u64>, ApiError> {
         use sea_orm::ColumnTrait;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let select = participation::Entity::find()
@@ -258,6 +311,9 @@ impl Loader<ParticipantCount> for DbLoader {
             &ids,
         )
         .await?;
-        Ok(counts.into_iter().map(|(k, n)| (ParticipantCount(k), n)).collect())
+        Ok(counts
+            .into_iter()
+            .map(|(k, n)| (ParticipantCount(k), n))
+            .collect())
     }
 }

@@ -348,6 +348,14 @@ const MOBILE_PREFIXES: [u64; 40] = [
     198, 199,
 ];
 
+/// Which streets have an organisation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Streets {
+    All,
+    Even,
+    Odd,
+}
+
 /// An organisation of a street; `{s}` in the name is replaced by the street name.
 struct OrgTemplate {
     kind: OrganizationKind,
@@ -355,136 +363,51 @@ struct OrgTemplate {
     /// Short ASCII name, used for e-mail addresses and external references.
     slug: &'static str,
     email: bool,
+    streets: Streets,
 }
 
-/// Organisations of a street with an even index (2 government bodies, 4 volunteer
-/// organisations) and of one with an odd index (1 and 5), 10 each.
-const ORGS_EVEN: [OrgTemplate; 10] = [
-    org(OrganizationKind::Government, "{s}办事处", "office", true),
-    org(
-        OrganizationKind::Government,
-        "{s}综合治理中心",
-        "zongzhi",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}新时代文明实践志愿服务队",
-        "wenming",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}红马甲志愿者协会",
-        "hongmajia",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}青年志愿者服务队",
-        "qingnian",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}巾帼志愿服务队",
-        "jinguo",
-        true,
-    ),
-    org(
-        OrganizationKind::PartnerAgency,
-        "招远市卫生健康局驻{s}工作组",
-        "weijian",
-        true,
-    ),
-    org(
-        OrganizationKind::PartnerAgency,
-        "招远市民政局驻{s}工作组",
-        "minzheng",
-        true,
-    ),
-    org(
-        OrganizationKind::CommunityGroup,
-        "{s}老年协会",
-        "laoxie",
-        true,
-    ),
-    org(
-        OrganizationKind::CommunityGroup,
-        "{s}邻里互助会",
-        "linli",
-        false,
-    ),
-];
-const ORGS_ODD: [OrgTemplate; 10] = [
-    org(OrganizationKind::Government, "{s}办事处", "office", true),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}新时代文明实践志愿服务队",
-        "wenming",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}红马甲志愿者协会",
-        "hongmajia",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}青年志愿者服务队",
-        "qingnian",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}巾帼志愿服务队",
-        "jinguo",
-        true,
-    ),
-    org(
-        OrganizationKind::VolunteerOrganization,
-        "{s}党员先锋志愿服务队",
-        "dangyuan",
-        true,
-    ),
-    org(
-        OrganizationKind::PartnerAgency,
-        "招远市卫生健康局驻{s}工作组",
-        "weijian",
-        true,
-    ),
-    org(
-        OrganizationKind::PartnerAgency,
-        "招远市民政局驻{s}工作组",
-        "minzheng",
-        true,
-    ),
-    org(
-        OrganizationKind::CommunityGroup,
-        "{s}老年协会",
-        "laoxie",
-        true,
-    ),
-    org(
-        OrganizationKind::CommunityGroup,
-        "{s}邻里互助会",
-        "linli",
-        false,
-    ),
-];
+/// The 10 organisations of a street: 2 government bodies and 4 volunteer organisations on
+/// streets with an even index (Quanshan Street is index 0), 1 and 5 on the others.
+const ORGS: [OrgTemplate; 11] = {
+    use OrganizationKind::{
+        CommunityGroup as Group, Government as Gov, PartnerAgency as Partner,
+        VolunteerOrganization as Volunteer,
+    };
+    use Streets::{All, Even, Odd};
+    [
+        org(Gov, "{s}办事处", "office", true, All),
+        org(Gov, "{s}综合治理中心", "zongzhi", true, Even),
+        org(
+            Volunteer,
+            "{s}新时代文明实践志愿服务队",
+            "wenming",
+            true,
+            All,
+        ),
+        org(Volunteer, "{s}红马甲志愿者协会", "hongmajia", true, All),
+        org(Volunteer, "{s}青年志愿者服务队", "qingnian", true, All),
+        org(Volunteer, "{s}巾帼志愿服务队", "jinguo", true, All),
+        org(Volunteer, "{s}党员先锋志愿服务队", "dangyuan", true, Odd),
+        org(Partner, "招远市卫生健康局驻{s}工作组", "weijian", true, All),
+        org(Partner, "招远市民政局驻{s}工作组", "minzheng", true, All),
+        org(Group, "{s}老年协会", "laoxie", true, All),
+        org(Group, "{s}邻里互助会", "linli", false, All),
+    ]
+};
 
 const fn org(
     kind: OrganizationKind,
     name: &'static str,
     slug: &'static str,
     email: bool,
+    streets: Streets,
 ) -> OrgTemplate {
     OrgTemplate {
         kind,
         name,
         slug,
         email,
+        streets,
     }
 }
 
@@ -501,10 +424,10 @@ const CATEGORIES: [ServiceCategory; 8] = [
 
 /// Service statuses with their weights (per cent).
 const STATUSES: [(ServiceStatus, u32); 5] = [
-    (ServiceStatus::Completed, 45),
-    (ServiceStatus::Published, 25),
-    (ServiceStatus::InProgress, 12),
-    (ServiceStatus::Draft, 10),
+    (ServiceStatus::Completed, 55),
+    (ServiceStatus::Published, 18),
+    (ServiceStatus::InProgress, 10),
+    (ServiceStatus::Draft, 9),
     (ServiceStatus::Cancelled, 8),
 ];
 
@@ -1053,11 +976,15 @@ impl Generator {
         street: &mut Street,
         rows: &mut StreetRows,
     ) {
-        let templates = if index.is_multiple_of(2) {
-            &ORGS_EVEN
+        let parity = if index.is_multiple_of(2) {
+            Streets::Even
         } else {
-            &ORGS_ODD
+            Streets::Odd
         };
+        let templates: Vec<&OrgTemplate> = ORGS
+            .iter()
+            .filter(|t| t.streets == Streets::All || t.streets == parity)
+            .collect();
         let residents = &street.residents;
         let adults = |min: i32, max: i32, phone: bool| -> Vec<usize> {
             residents
@@ -1089,7 +1016,7 @@ impl Generator {
         let has_zongzhi = templates.iter().any(|t| t.slug == "zongzhi");
 
         let mut orgs = Vec::with_capacity(templates.len());
-        for template in templates {
+        for &template in &templates {
             let mut members: Vec<usize> = match (template.kind, template.slug) {
                 (OrganizationKind::VolunteerOrganization, _) => {
                     let count = rng.random_range(70..=100);
@@ -1295,9 +1222,9 @@ impl Generator {
             };
 
             // Participants that count against the capacity.
-            let limit = capacity.map_or_else(|| rng.random_range(30..=90usize), |c| c as usize);
+            let limit = capacity.map_or_else(|| rng.random_range(40..=100usize), |c| c as usize);
             let mut wanted = if capacity.is_some() {
-                rng.random_range(limit * 6 / 10..=limit)
+                rng.random_range(limit * 13 / 20..=limit)
             } else {
                 limit
             };

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// Level of a grid in the hierarchy. Stored as an integer so that ordering by level follows the
 /// hierarchy (district first), not the alphabet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "i32", db_type = "Integer")]
 pub enum GridLevel {
     #[sea_orm(num_value = 1)]

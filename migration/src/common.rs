@@ -6,15 +6,33 @@ use sea_orm_migration::prelude::*;
 pub fn table(name: &str) -> TableCreateStatement {
     Table::create()
         .table(Alias::new(name))
-        .col(ColumnDef::new(Alias::new("id")).uuid().not_null().primary_key())
+        .col(
+            ColumnDef::new(Alias::new("id"))
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
         .to_owned()
 }
 
 /// Appends `created_at`, `updated_at` and `version`.
 pub fn with_audit_columns(mut t: TableCreateStatement) -> TableCreateStatement {
-    t.col(ColumnDef::new(Alias::new("created_at")).timestamp_with_time_zone().not_null())
-        .col(ColumnDef::new(Alias::new("updated_at")).timestamp_with_time_zone().not_null())
-        .col(ColumnDef::new(Alias::new("version")).integer().not_null().default(1));
+    t.col(
+        ColumnDef::new(Alias::new("created_at"))
+            .timestamp_with_time_zone()
+            .not_null(),
+    )
+    .col(
+        ColumnDef::new(Alias::new("updated_at"))
+            .timestamp_with_time_zone()
+            .not_null(),
+    )
+    .col(
+        ColumnDef::new(Alias::new("version"))
+            .integer()
+            .not_null()
+            .default(1),
+    );
     t
 }
 
@@ -23,7 +41,12 @@ pub fn col(name: &str) -> ColumnDef {
 }
 
 /// A foreign key from `table.column` to `target.id`.
-pub fn fk(table: &str, column: &str, target: &str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+pub fn fk(
+    table: &str,
+    column: &str,
+    target: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(Alias::new(table), Alias::new(column))
@@ -35,8 +58,13 @@ pub fn fk(table: &str, column: &str, target: &str, on_delete: ForeignKeyAction) 
 /// An index on `columns` named after them; `unique` for uniqueness constraints.
 pub fn index(table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("{}_{}_{}", if unique { "ux" } else { "ix" }, table, columns.join("_")))
-        .table(Alias::new(table));
+    i.name(format!(
+        "{}_{}_{}",
+        if unique { "ux" } else { "ix" },
+        table,
+        columns.join("_")
+    ))
+    .table(Alias::new(table));
     for c in columns {
         i.col(Alias::new(*c));
     }
@@ -46,7 +74,10 @@ pub fn index(table: &str, columns: &[&str], unique: bool) -> IndexCreateStatemen
     i.to_owned()
 }
 
-pub async fn create_indexes(manager: &SchemaManager<'_>, indexes: Vec<IndexCreateStatement>) -> Result<(), DbErr> {
+pub async fn create_indexes(
+    manager: &SchemaManager<'_>,
+    indexes: Vec<IndexCreateStatement>,
+) -> Result<(), DbErr> {
     for i in indexes {
         manager.create_index(i).await?;
     }
@@ -54,5 +85,7 @@ pub async fn create_indexes(manager: &SchemaManager<'_>, indexes: Vec<IndexCreat
 }
 
 pub async fn drop_table(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
-    manager.drop_table(Table::drop().table(Alias::new(name)).to_owned()).await
+    manager
+        .drop_table(Table::drop().table(Alias::new(name)).to_owned())
+        .await
 }

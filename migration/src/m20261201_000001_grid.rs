@@ -22,7 +22,12 @@ impl MigrationTrait for Migration {
                 .col(col("parent_id").uuid().null())
                 .col(&mut path)
                 .col(col("boundary").text().null())
-                .foreign_key(&mut fk("grid", "parent_id", "grid", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "grid",
+                    "parent_id",
+                    "grid",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         );
         manager.create_table(t).await?;

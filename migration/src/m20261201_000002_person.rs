@@ -16,7 +16,12 @@ impl MigrationTrait for Migration {
                 .col(col("id_number").string_len(18).null())
                 .col(col("grid_id").uuid().not_null())
                 .col(col("address").string_len(300).null())
-                .foreign_key(&mut fk("person", "grid_id", "grid", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "person",
+                    "grid_id",
+                    "grid",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         );
         manager.create_table(person).await?;
@@ -24,7 +29,12 @@ impl MigrationTrait for Migration {
             table("person_tag")
                 .col(col("person_id").uuid().not_null())
                 .col(col("tag").string_len(32).not_null())
-                .foreign_key(&mut fk("person_tag", "person_id", "person", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "person_tag",
+                    "person_id",
+                    "person",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
         );
         manager.create_table(tag).await?;

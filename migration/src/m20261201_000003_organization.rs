@@ -23,8 +23,18 @@ impl MigrationTrait for Migration {
                 .col(col("organization_id").uuid().not_null())
                 .col(col("role").string_len(32).not_null())
                 .col(col("joined_on").date().not_null())
-                .foreign_key(&mut fk("membership", "person_id", "person", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("membership", "organization_id", "organization", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "membership",
+                    "person_id",
+                    "person",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "membership",
+                    "organization_id",
+                    "organization",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
         );
         manager.create_table(membership).await?;
@@ -36,7 +46,11 @@ impl MigrationTrait for Migration {
                 index("organization", &["created_at", "id"], false),
                 index("membership", &["organization_id", "person_id"], true),
                 index("membership", &["person_id"], false),
-                index("membership", &["organization_id", "created_at", "id"], false),
+                index(
+                    "membership",
+                    &["organization_id", "created_at", "id"],
+                    false,
+                ),
             ],
         )
         .await

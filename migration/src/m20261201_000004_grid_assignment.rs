@@ -13,8 +13,18 @@ impl MigrationTrait for Migration {
                 .col(col("person_id").uuid().not_null())
                 .col(col("role").string_len(32).not_null())
                 .col(col("since").date().not_null())
-                .foreign_key(&mut fk("grid_assignment", "grid_id", "grid", ForeignKeyAction::Cascade))
-                .foreign_key(&mut fk("grid_assignment", "person_id", "person", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk(
+                    "grid_assignment",
+                    "grid_id",
+                    "grid",
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "grid_assignment",
+                    "person_id",
+                    "person",
+                    ForeignKeyAction::Cascade,
+                ))
                 .to_owned(),
         );
         manager.create_table(t).await?;

@@ -19,8 +19,18 @@ impl MigrationTrait for Migration {
                 .col(col("ends_at").timestamp_with_time_zone().null())
                 .col(col("capacity").integer().null())
                 .col(col("location").string_len(300).null())
-                .foreign_key(&mut fk("service", "grid_id", "grid", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("service", "organizer_id", "organization", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "service",
+                    "grid_id",
+                    "grid",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "service",
+                    "organizer_id",
+                    "organization",
+                    ForeignKeyAction::Restrict,
+                ))
                 .to_owned(),
         );
         manager.create_table(t).await?;

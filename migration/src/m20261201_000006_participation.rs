@@ -19,8 +19,18 @@ impl MigrationTrait for Migration {
                 .col(col("checked_out_at").timestamp_with_time_zone().null())
                 .col(col("minutes").integer().null())
                 .col(col("external_ref").string_len(200).null())
-                .foreign_key(&mut fk("participation", "service_id", "service", ForeignKeyAction::Restrict))
-                .foreign_key(&mut fk("participation", "person_id", "person", ForeignKeyAction::Restrict))
+                .foreign_key(&mut fk(
+                    "participation",
+                    "service_id",
+                    "service",
+                    ForeignKeyAction::Restrict,
+                ))
+                .foreign_key(&mut fk(
+                    "participation",
+                    "person_id",
+                    "person",
+                    ForeignKeyAction::Restrict,
+                ))
                 .foreign_key(&mut fk(
                     "participation",
                     "organization_id",
@@ -34,9 +44,21 @@ impl MigrationTrait for Migration {
             manager,
             vec![
                 index("participation", &["service_id", "person_id"], true),
-                index("participation", &["service_id", "registered_at", "id"], false),
-                index("participation", &["person_id", "registered_at", "id"], false),
-                index("participation", &["organization_id", "registered_at", "id"], false),
+                index(
+                    "participation",
+                    &["service_id", "registered_at", "id"],
+                    false,
+                ),
+                index(
+                    "participation",
+                    &["person_id", "registered_at", "id"],
+                    false,
+                ),
+                index(
+                    "participation",
+                    &["organization_id", "registered_at", "id"],
+                    false,
+                ),
                 index("participation", &["registered_at", "id"], false),
                 index("participation", &["created_at", "id"], false),
                 index("participation", &["status"], false),

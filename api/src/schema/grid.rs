@@ -1,11 +1,11 @@
 //! Grids: the administrative hierarchy.
 
 use super::RequestCtx;
+use super::organization::GridAssignment;
 use super::person::{Person, PersonFilter, PersonOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
 use super::scalars::{GridLevel, Order, order_field, order_spec, search_text};
 use super::service::{Service, ServiceFilter, ServiceOrderField};
-use super::organization::GridAssignment;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ById, ListBy};
 use crate::store::filters;
@@ -59,14 +59,22 @@ impl GridFilter {
             select = select.filter(grid::Column::Level.eq(entity::GridLevel::from(level)));
         }
         if let Some(parent) = &self.parent_id {
-            select = select.filter(grid::Column::ParentId.eq(id_of::<grid::Entity>(parent, "filter.parentId")?));
+            select = select.filter(
+                grid::Column::ParentId.eq(id_of::<grid::Entity>(parent, "filter.parentId")?),
+            );
         }
         if let Some(root) = &self.within_grid_id {
             let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
-            select = select.filter(filters::path_in_subtree(Expr::col((grid::Entity, grid::Column::Path)), root));
+            select = select.filter(filters::path_in_subtree(
+                Expr::col((grid::Entity, grid::Column::Path)),
+                root,
+            ));
         }
         if let Some(s) = &self.search {
-            select = select.filter(filters::search(&[grid::Column::Name, grid::Column::Code], &search_text(s, "filter.search")?));
+            select = select.filter(filters::search(
+                &[grid::Column::Name, grid::Column::Code],
+                &search_text(s, "filter.search")?,
+            ));
         }
         Ok(select)
     }
@@ -97,8 +105,14 @@ impl Grid {
         self.0.level.into()
     }
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
-        let Some(parent) = self.0.parent_id else { return Ok(None) };
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(parent)).await?.map(Grid))
+        let Some(parent) = self.0.parent_id else {
+            return Ok(None);
+        };
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<grid::Entity>::new(parent))
+            .await?
+            .map(Grid))
     }
     /// Ancestors from the root down to the parent.
     async fn ancestors(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grid>> {
@@ -107,7 +121,11 @@ impl Grid {
             .loader
             .load_many(ids.iter().map(|id| ById::<grid::Entity>::new(*id)))
             .await?;
-        Ok(ids.iter().filter_map(|id| found.remove(&ById::new(*id))).map(Grid).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(&ById::new(*id)))
+            .map(Grid)
+            .collect())
     }
     /// Direct children.
     #[allow(clippy::too_many_arguments)]
@@ -124,7 +142,15 @@ impl Grid {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(grid::Entity::find())?;
         let partition = (grid::Entity, grid::Column::ParentId).into_column_ref();
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     /// Residents whose home is this grid (or, with `includeDescendants`, any grid below it).
     #[allow(clippy::too_many_arguments)]
@@ -141,8 +167,20 @@ impl Grid {
     ) -> ApiResult<Connection<Person>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(person::Entity::find())?;
-        let (select, partition) = by_grid(select, (person::Entity, person::Column::GridId), include_descendants);
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        let (select, partition) = by_grid(
+            select,
+            (person::Entity, person::Column::GridId),
+            include_descendants,
+        );
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     /// Services delivered in this grid (or, with `includeDescendants`, anywhere below it).
     #[allow(clippy::too_many_arguments)]
@@ -159,18 +197,41 @@ impl Grid {
     ) -> ApiResult<Connection<Service>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(service::Entity::find())?;
-        let (select, partition) = by_grid(select, (service::Entity, service::Column::GridId), include_descendants);
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        let (select, partition) = by_grid(
+            select,
+            (service::Entity, service::Column::GridId),
+            include_descendants,
+        );
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     /// People responsible for this grid.
     async fn workers(&self, ctx: &Context<'_>) -> ApiResult<Vec<GridAssignment>> {
-        let key = ListBy::<grid_assignment::Entity> { key: self.0.id, by: grid_assignment::Column::GridId };
-        let rows = RequestCtx::of(ctx)?.loader.load_one(key).await?.unwrap_or_default();
+        let key = ListBy::<grid_assignment::Entity> {
+            key: self.0.id,
+            by: grid_assignment::Column::GridId,
+        };
+        let rows = RequestCtx::of(ctx)?
+            .loader
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
         Ok(rows.iter().cloned().map(GridAssignment).collect())
     }
     /// Boundary as a GeoJSON geometry.
     async fn boundary(&self) -> Option<Json<serde_json::Value>> {
-        self.0.boundary.as_deref().and_then(|b| serde_json::from_str(b).ok()).map(Json)
+        self.0
+            .boundary
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .map(Json)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -220,17 +281,31 @@ pub struct GridQuery;
 #[Object]
 impl GridQuery {
     /// A grid by global id or by administrative code (exactly one of them).
-    async fn grid(&self, ctx: &Context<'_>, id: Option<ID>, code: Option<String>) -> ApiResult<Option<Grid>> {
+    async fn grid(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> ApiResult<Option<Grid>> {
         let rq = RequestCtx::of(ctx)?;
         match (id, code) {
             (Some(id), None) => {
                 let id = id_of::<grid::Entity>(&id, "id")?;
-                Ok(rq.loader.load_one(ById::<grid::Entity>::new(id)).await?.map(Grid))
+                Ok(rq
+                    .loader
+                    .load_one(ById::<grid::Entity>::new(id))
+                    .await?
+                    .map(Grid))
             }
-            (None, Some(code)) => {
-                Ok(grid::Entity::find().filter(grid::Column::Code.eq(code)).one(&rq.db).await?.map(Grid))
-            }
-            _ => Err(ApiError::bad_input("id", "pass exactly one of `id` and `code`")),
+            (None, Some(code)) => Ok(grid::Entity::find()
+                .filter(grid::Column::Code.eq(code))
+                .one(&rq.db)
+                .await?
+                .map(Grid)),
+            _ => Err(ApiError::bad_input(
+                "id",
+                "pass exactly one of `id` and `code`",
+            )),
         }
     }
     #[allow(clippy::too_many_arguments)]

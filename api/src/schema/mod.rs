@@ -13,10 +13,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ById, DbLoader};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject, Object, Response,
-    Schema, ServerError, Value,
+    Context, EmptyMutation, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject,
+    Object, Response, Schema, ServerError, Value,
 };
-use entity::{grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e, person as person_e, service as service_e};
+use entity::{
+    grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e,
+    person as person_e, service as service_e,
+};
 use futures_util::future::{BoxFuture, Either, select, try_join_all};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sea_orm::DatabaseConnection;
@@ -42,7 +45,8 @@ pub struct RequestCtx {
 
 impl RequestCtx {
     pub fn of<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestCtx> {
-        ctx.data::<RequestCtx>().map_err(|_| ApiError::internal("request context missing"))
+        ctx.data::<RequestCtx>()
+            .map_err(|_| ApiError::internal("request context missing"))
     }
 }
 
@@ -62,18 +66,40 @@ pub enum Node {
 async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiResult<Option<Node>> {
     let l = &rq.loader;
     Ok(match kind {
-        "Grid" => l.load_one(ById::<grid_e::Entity>::new(id)).await?.map(|m| Node::Grid(Grid(m))),
-        "Person" => l.load_one(ById::<person_e::Entity>::new(id)).await?.map(|m| Node::Person(Person(m))),
-        "Organization" => l.load_one(ById::<org_e::Entity>::new(id)).await?.map(|m| Node::Organization(Organization(m))),
-        "Membership" => l.load_one(ById::<membership::Entity>::new(id)).await?.map(|m| Node::Membership(Membership(m))),
-        "GridAssignment" => {
-            l.load_one(ById::<grid_assignment::Entity>::new(id)).await?.map(|m| Node::GridAssignment(GridAssignment(m)))
+        "Grid" => l
+            .load_one(ById::<grid_e::Entity>::new(id))
+            .await?
+            .map(|m| Node::Grid(Grid(m))),
+        "Person" => l
+            .load_one(ById::<person_e::Entity>::new(id))
+            .await?
+            .map(|m| Node::Person(Person(m))),
+        "Organization" => l
+            .load_one(ById::<org_e::Entity>::new(id))
+            .await?
+            .map(|m| Node::Organization(Organization(m))),
+        "Membership" => l
+            .load_one(ById::<membership::Entity>::new(id))
+            .await?
+            .map(|m| Node::Membership(Membership(m))),
+        "GridAssignment" => l
+            .load_one(ById::<grid_assignment::Entity>::new(id))
+            .await?
+            .map(|m| Node::GridAssignment(GridAssignment(m))),
+        "Service" => l
+            .load_one(ById::<service_e::Entity>::new(id))
+            .await?
+            .map(|m| Node::Service(Service(m))),
+        "Participation" => l
+            .load_one(ById::<part_e::Entity>::new(id))
+            .await?
+            .map(|m| Node::Participation(Participation(m))),
+        _ => {
+            return Err(ApiError::bad_input(
+                field,
+                format!("`{field}` is not a valid global id"),
+            ));
         }
-        "Service" => l.load_one(ById::<service_e::Entity>::new(id)).await?.map(|m| Node::Service(Service(m))),
-        "Participation" => {
-            l.load_one(ById::<part_e::Entity>::new(id)).await?.map(|m| Node::Participation(Participation(m)))
-        }
-        _ => return Err(ApiError::bad_input(field, format!("`{field}` is not a valid global id"))),
     })
 }
 
@@ -90,13 +116,18 @@ impl NodeQuery {
     /// Objects by global id, in the order given (null where missing); at most 100 ids.
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(ApiError::bad_input("ids", format!("`ids` takes at most {MAX_NODES} ids")));
+            return Err(ApiError::bad_input(
+                "ids",
+                format!("`ids` takes at most {MAX_NODES} ids"),
+            ));
         }
         let rq = RequestCtx::of(ctx)?;
         let decoded = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| relay::decode_global_id(id, &format!("ids[{i}]")).map(|(k, v)| (i, k, v)))
+            .map(|(i, id)| {
+                relay::decode_global_id(id, &format!("ids[{i}]")).map(|(k, v)| (i, k, v))
+            })
             .collect::<ApiResult<Vec<_>>>()?;
         try_join_all(decoded.iter().map(|(i, kind, key)| async move {
             load_node(rq, kind, *key, &format!("ids[{i}]")).await
@@ -150,8 +181,15 @@ pub fn build_schema() -> GridgovSchema {
 
 /// Gives every error a stable `extensions.code`, and hides the text of anything unexpected.
 pub fn classify(e: &mut ServerError) {
-    let ext = e.extensions.get_or_insert_with(ErrorExtensionValues::default);
-    if let Some(api) = e.source.as_ref().and_then(|s| s.downcast_ref::<ApiError>()).cloned() {
+    let ext = e
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
+    if let Some(api) = e
+        .source
+        .as_ref()
+        .and_then(|s| s.downcast_ref::<ApiError>())
+        .cloned()
+    {
         e.message = api.to_string();
         api.fill_extensions(ext);
     } else if e.source.is_some() {
@@ -160,7 +198,7 @@ pub fn classify(e: &mut ServerError) {
         tracing::error!(error = %e.message, "unclassified resolver error");
         e.message = "internal error".to_owned();
         ext.set("code", ApiError::Internal.code());
-    } else if !ext.get("code").is_some() {
+    } else if ext.get("code").is_none() {
         // Parse, validation and argument-coercion errors of async-graphql.
         ext.set("code", "BAD_USER_INPUT");
     }
@@ -180,13 +218,19 @@ pub async fn execute(
 ) -> Response {
     let counter = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
-    let loader = DataLoader::new(DbLoader { db: db.clone() }, move |fut: BoxFuture<'static, ()>| {
-        // The receiver lives until the request finishes, so sending cannot fail while a
-        // resolver still waits for the batch.
-        let _ = tx.send(fut);
-    })
+    let loader = DataLoader::new(
+        DbLoader { db: db.clone() },
+        move |fut: BoxFuture<'static, ()>| {
+            // The receiver lives until the request finishes, so sending cannot fail while a
+            // resolver still waits for the batch.
+            let _ = tx.send(fut);
+        },
+    )
     .delay(Duration::ZERO);
-    let request = request.data(RequestCtx { db: db.clone(), loader: Arc::new(loader) });
+    let request = request.data(RequestCtx {
+        db: db.clone(),
+        loader: Arc::new(loader),
+    });
     let run = async {
         let exec = Box::pin(schema.execute(request));
         let drive = Box::pin(async move {
@@ -209,7 +253,10 @@ pub async fn execute(
         classify(e);
     }
     if report_statements {
-        response.extensions.insert("sqlStatements".to_owned(), Value::from(counter.load(Ordering::Relaxed)));
+        response.extensions.insert(
+            "sqlStatements".to_owned(),
+            Value::from(counter.load(Ordering::Relaxed)),
+        );
     }
     response
 }

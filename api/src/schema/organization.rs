@@ -5,7 +5,8 @@ use super::grid::Grid;
 use super::person::Person;
 use super::relay::{Connection, NodeObject, global_id, id_of};
 use super::scalars::{
-    Date, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field, order_spec, search_text,
+    Date, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field, order_spec,
+    search_text,
 };
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::ApiResult;
@@ -46,12 +47,19 @@ pub struct OrganizationFilter {
 }
 
 impl OrganizationFilter {
-    pub fn apply(self, mut select: Select<organization::Entity>) -> ApiResult<Select<organization::Entity>> {
+    pub fn apply(
+        self,
+        mut select: Select<organization::Entity>,
+    ) -> ApiResult<Select<organization::Entity>> {
         if let Some(kind) = self.kind {
-            select = select.filter(organization::Column::Kind.eq(entity::OrganizationKind::from(kind)));
+            select =
+                select.filter(organization::Column::Kind.eq(entity::OrganizationKind::from(kind)));
         }
         if let Some(s) = &self.search {
-            select = select.filter(filters::search(&[organization::Column::Name], &search_text(s, "filter.search")?));
+            select = select.filter(filters::search(
+                &[organization::Column::Name],
+                &search_text(s, "filter.search")?,
+            ));
         }
         Ok(select)
     }
@@ -91,7 +99,15 @@ impl Organization {
         let page = PageRequest::new(first, after, last, before)?;
         let partition = (membership::Entity, membership::Column::OrganizationId).into_column_ref();
         let select = membership::Entity::find();
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     /// Services this organisation organises.
     #[allow(clippy::too_many_arguments)]
@@ -108,7 +124,15 @@ impl Organization {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(service::Entity::find())?;
         let partition = (service::Entity, service::Column::OrganizerId).into_column_ref();
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -148,11 +172,19 @@ impl Membership {
         global_id("Membership", self.0.id)
     }
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<person::Entity>::new(self.0.person_id)).await?.map(Person))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<person::Entity>::new(self.0.person_id))
+            .await?
+            .map(Person))
     }
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let key = ById::<organization::Entity>::new(self.0.organization_id);
-        Ok(RequestCtx::of(ctx)?.loader.load_one(key).await?.map(Organization))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(key)
+            .await?
+            .map(Organization))
     }
     async fn role(&self) -> MembershipRole {
         self.0.role.into()
@@ -188,10 +220,18 @@ impl GridAssignment {
         global_id("GridAssignment", self.0.id)
     }
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(self.0.grid_id)).await?.map(Grid))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<grid::Entity>::new(self.0.grid_id))
+            .await?
+            .map(Grid))
     }
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<person::Entity>::new(self.0.person_id)).await?.map(Person))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<person::Entity>::new(self.0.person_id))
+            .await?
+            .map(Person))
     }
     async fn role(&self) -> GridWorkerRole {
         self.0.role.into()
@@ -216,7 +256,11 @@ pub struct OrganizationQuery;
 impl OrganizationQuery {
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
         let id = id_of::<organization::Entity>(&id, "id")?;
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<organization::Entity>::new(id)).await?.map(Organization))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<organization::Entity>::new(id))
+            .await?
+            .map(Organization))
     }
     #[allow(clippy::too_many_arguments)]
     async fn organizations(
@@ -230,7 +274,9 @@ impl OrganizationQuery {
         before: Option<String>,
     ) -> ApiResult<Connection<Organization>> {
         let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(organization::Entity::find())?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(organization::Entity::find())?;
         Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
     }
 }

@@ -49,24 +49,34 @@ pub struct ParticipationFilter {
 }
 
 impl ParticipationFilter {
-    pub fn apply(self, mut select: Select<participation::Entity>) -> ApiResult<Select<participation::Entity>> {
+    pub fn apply(
+        self,
+        mut select: Select<participation::Entity>,
+    ) -> ApiResult<Select<participation::Entity>> {
         if let Some(s) = &self.service_id {
-            select = select
-                .filter(participation::Column::ServiceId.eq(id_of::<service::Entity>(s, "filter.serviceId")?));
+            select = select.filter(
+                participation::Column::ServiceId
+                    .eq(id_of::<service::Entity>(s, "filter.serviceId")?),
+            );
         }
         if let Some(p) = &self.person_id {
-            select =
-                select.filter(participation::Column::PersonId.eq(id_of::<person::Entity>(p, "filter.personId")?));
+            select = select.filter(
+                participation::Column::PersonId.eq(id_of::<person::Entity>(p, "filter.personId")?),
+            );
         }
         if let Some(o) = &self.organization_id {
-            select = select.filter(
-                participation::Column::OrganizationId.eq(id_of::<organization::Entity>(o, "filter.organizationId")?),
-            );
+            select = select.filter(participation::Column::OrganizationId.eq(id_of::<
+                organization::Entity,
+            >(
+                o,
+                "filter.organizationId",
+            )?));
         }
         if let Some(status) = &self.status {
             filter_list(status, "filter.status")?;
             select = select.filter(
-                participation::Column::Status.is_in(status.iter().map(|s| entity::ParticipationStatus::from(*s))),
+                participation::Column::Status
+                    .is_in(status.iter().map(|s| entity::ParticipationStatus::from(*s))),
             );
         }
         if let Some(root) = &self.within_grid_id {
@@ -87,15 +97,29 @@ impl Participation {
         global_id("Participation", self.0.id)
     }
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<service::Entity>::new(self.0.service_id)).await?.map(Service))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<service::Entity>::new(self.0.service_id))
+            .await?
+            .map(Service))
     }
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<person::Entity>::new(self.0.person_id)).await?.map(Person))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<person::Entity>::new(self.0.person_id))
+            .await?
+            .map(Person))
     }
     /// The organisation that registered this participation.
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
-        let Some(org) = self.0.organization_id else { return Ok(None) };
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<organization::Entity>::new(org)).await?.map(Organization))
+        let Some(org) = self.0.organization_id else {
+            return Ok(None);
+        };
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<organization::Entity>::new(org))
+            .await?
+            .map(Organization))
     }
     async fn role(&self) -> ParticipationRole {
         self.0.role.into()
@@ -118,7 +142,9 @@ impl Participation {
     }
     /// Volunteer hours: `minutes / 60`, rounded to two decimals.
     async fn hours(&self) -> Option<f64> {
-        self.0.minutes.map(|m| (f64::from(m) / 60.0 * 100.0).round() / 100.0)
+        self.0
+            .minutes
+            .map(|m| (f64::from(m) / 60.0 * 100.0).round() / 100.0)
     }
     /// The registering platform's own reference.
     async fn external_ref(&self) -> Option<&str> {
@@ -141,7 +167,11 @@ pub struct ParticipationQuery;
 impl ParticipationQuery {
     async fn participation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Participation>> {
         let id = id_of::<participation::Entity>(&id, "id")?;
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<participation::Entity>::new(id)).await?.map(Participation))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<participation::Entity>::new(id))
+            .await?
+            .map(Participation))
     }
     #[allow(clippy::too_many_arguments)]
     async fn participations(
@@ -155,7 +185,9 @@ impl ParticipationQuery {
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(participation::Entity::find())?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(participation::Entity::find())?;
         Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
     }
 }

@@ -54,7 +54,8 @@ pub struct PersonFilter {
 impl PersonFilter {
     pub fn apply(self, mut select: Select<person::Entity>) -> ApiResult<Select<person::Entity>> {
         if let Some(g) = &self.grid_id {
-            select = select.filter(person::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
+            select = select
+                .filter(person::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
         }
         if let Some(root) = &self.within_grid_id {
             let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
@@ -76,7 +77,10 @@ impl PersonFilter {
             select = select.filter(person::Column::Id.in_subquery(q));
         }
         if let Some(s) = &self.search {
-            select = select.filter(filters::search(&[person::Column::Name], &search_text(s, "filter.search")?));
+            select = select.filter(filters::search(
+                &[person::Column::Name],
+                &search_text(s, "filter.search")?,
+            ));
         }
         Ok(select)
     }
@@ -109,18 +113,36 @@ impl Person {
     }
     /// Home grid.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(self.0.grid_id)).await?.map(Grid))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<grid::Entity>::new(self.0.grid_id))
+            .await?
+            .map(Grid))
     }
     /// Care tags.
     async fn tags(&self, ctx: &Context<'_>) -> ApiResult<Vec<PersonTag>> {
-        let key = ListBy::<person_tag::Entity> { key: self.0.id, by: person_tag::Column::PersonId };
-        let rows = RequestCtx::of(ctx)?.loader.load_one(key).await?.unwrap_or_default();
+        let key = ListBy::<person_tag::Entity> {
+            key: self.0.id,
+            by: person_tag::Column::PersonId,
+        };
+        let rows = RequestCtx::of(ctx)?
+            .loader
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
         Ok(rows.iter().map(|t| t.tag.into()).collect())
     }
     /// Organisations this person is a member of.
     async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
-        let key = ListBy::<membership::Entity> { key: self.0.id, by: membership::Column::PersonId };
-        let rows = RequestCtx::of(ctx)?.loader.load_one(key).await?.unwrap_or_default();
+        let key = ListBy::<membership::Entity> {
+            key: self.0.id,
+            by: membership::Column::PersonId,
+        };
+        let rows = RequestCtx::of(ctx)?
+            .loader
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
         Ok(rows.iter().cloned().map(Membership).collect())
     }
     #[allow(clippy::too_many_arguments)]
@@ -135,9 +157,19 @@ impl Person {
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(participation::Entity::find())?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(participation::Entity::find())?;
         let partition = (participation::Entity, participation::Column::PersonId).into_column_ref();
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -156,7 +188,11 @@ pub struct PersonQuery;
 impl PersonQuery {
     async fn person(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Person>> {
         let id = id_of::<person::Entity>(&id, "id")?;
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<person::Entity>::new(id)).await?.map(Person))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<person::Entity>::new(id))
+            .await?
+            .map(Person))
     }
     #[allow(clippy::too_many_arguments)]
     async fn people(

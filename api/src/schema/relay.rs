@@ -36,7 +36,10 @@ pub fn decode_global_id(id: &str, field: &str) -> ApiResult<(String, Uuid)> {
 pub fn id_of<E: Table>(id: &ID, field: &str) -> ApiResult<Uuid> {
     let (kind, key) = decode_global_id(id, field)?;
     if kind != E::NAME {
-        return Err(ApiError::bad_input(field, format!("`{field}` must be the id of a {}, not of a {kind}", E::NAME)));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be the id of a {}, not of a {kind}", E::NAME),
+        ));
     }
     Ok(key)
 }
@@ -68,7 +71,10 @@ pub struct Edge<N> {
     concrete(name = "OrganizationEdge", params(super::organization::Organization)),
     concrete(name = "MembershipEdge", params(super::organization::Membership)),
     concrete(name = "ServiceEdge", params(super::service::Service)),
-    concrete(name = "ParticipationEdge", params(super::participation::Participation))
+    concrete(
+        name = "ParticipationEdge",
+        params(super::participation::Participation)
+    )
 )]
 impl<N: NodeObject> Edge<N> {
     async fn node(&self) -> &N {
@@ -94,15 +100,25 @@ pub struct Connection<N> {
 
 impl<N: NodeObject> Connection<N> {
     fn from_page(page: &Page<<N::Entity as EntityTrait>::Model>, total: Counter) -> Self {
-        let edges: Vec<Edge<N>> =
-            page.rows.iter().map(|(m, c)| Edge { node: N::from_model(m.clone()), cursor: c.clone() }).collect();
+        let edges: Vec<Edge<N>> = page
+            .rows
+            .iter()
+            .map(|(m, c)| Edge {
+                node: N::from_model(m.clone()),
+                cursor: c.clone(),
+            })
+            .collect();
         let page_info = PageInfo {
             has_next_page: page.has_next,
             has_previous_page: page.has_previous,
             start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         };
-        Connection { edges, page_info, total }
+        Connection {
+            edges,
+            page_info,
+            total,
+        }
     }
 
     /// A root connection: one statement for the page, one more for `totalCount` if asked.
@@ -130,9 +146,22 @@ impl<N: NodeObject> Connection<N> {
         page: PageRequest,
     ) -> ApiResult<Self> {
         let spec = ChildSpec::new(select, partition, order, page);
-        let p = rq.loader.load_one(ChildPage { parent, spec: spec.clone() }).await?.unwrap_or_default();
+        let p = rq
+            .loader
+            .load_one(ChildPage {
+                parent,
+                spec: spec.clone(),
+            })
+            .await?
+            .unwrap_or_default();
         let total: Counter = Arc::new(move |rq: &RequestCtx| {
-            let (loader, key) = (rq.loader.clone(), ChildCount { parent, spec: spec.clone() });
+            let (loader, key) = (
+                rq.loader.clone(),
+                ChildCount {
+                    parent,
+                    spec: spec.clone(),
+                },
+            );
             Box::pin(async move { Ok(loader.load_one(key).await?.unwrap_or(0)) })
         });
         Ok(Self::from_page(&p, total))
@@ -142,10 +171,16 @@ impl<N: NodeObject> Connection<N> {
 #[Object(
     concrete(name = "GridConnection", params(super::grid::Grid)),
     concrete(name = "PersonConnection", params(super::person::Person)),
-    concrete(name = "OrganizationConnection", params(super::organization::Organization)),
+    concrete(
+        name = "OrganizationConnection",
+        params(super::organization::Organization)
+    ),
     concrete(name = "MembershipConnection", params(super::organization::Membership)),
     concrete(name = "ServiceConnection", params(super::service::Service)),
-    concrete(name = "ParticipationConnection", params(super::participation::Participation))
+    concrete(
+        name = "ParticipationConnection",
+        params(super::participation::Participation)
+    )
 )]
 impl<N: NodeObject> Connection<N>
 where

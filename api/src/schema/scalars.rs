@@ -2,7 +2,9 @@
 
 use crate::store::Table;
 use crate::store::page::{Direction, OrderSpec};
-use async_graphql::{Enum, InputObject, InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use async_graphql::{
+    Enum, InputObject, InputType, InputValueError, InputValueResult, Scalar, ScalarType, Value,
+};
 use chrono::NaiveDate;
 use sea_orm::EntityTrait;
 
@@ -46,10 +48,19 @@ pub trait OrderField: InputType + Copy + Send + Sync {
 #[graphql(
     concrete(name = "GridOrder", params(super::grid::GridOrderField)),
     concrete(name = "PersonOrder", params(super::person::PersonOrderField)),
-    concrete(name = "OrganizationOrder", params(super::organization::OrganizationOrderField)),
-    concrete(name = "MembershipOrder", params(super::organization::MembershipOrderField)),
+    concrete(
+        name = "OrganizationOrder",
+        params(super::organization::OrganizationOrderField)
+    ),
+    concrete(
+        name = "MembershipOrder",
+        params(super::organization::MembershipOrderField)
+    ),
     concrete(name = "ServiceOrder", params(super::service::ServiceOrderField)),
-    concrete(name = "ParticipationOrder", params(super::participation::ParticipationOrderField))
+    concrete(
+        name = "ParticipationOrder",
+        params(super::participation::ParticipationOrderField)
+    )
 )]
 pub struct Order<F: OrderField> {
     pub field: F,

@@ -61,7 +61,10 @@ pub struct ServiceFilter {
 /// Checks the length of a list filter.
 pub fn filter_list<T>(list: &[T], field: &str) -> ApiResult<()> {
     if list.len() > MAX_FILTER_LIST {
-        return Err(ApiError::bad_input(field, format!("`{field}` takes at most {MAX_FILTER_LIST} values")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` takes at most {MAX_FILTER_LIST} values"),
+        ));
     }
     Ok(())
 }
@@ -69,7 +72,8 @@ pub fn filter_list<T>(list: &[T], field: &str) -> ApiResult<()> {
 impl ServiceFilter {
     pub fn apply(self, mut select: Select<service::Entity>) -> ApiResult<Select<service::Entity>> {
         if let Some(g) = &self.grid_id {
-            select = select.filter(service::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
+            select = select
+                .filter(service::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
         }
         if let Some(root) = &self.within_grid_id {
             let root = id_of::<grid::Entity>(root, "filter.withinGridId")?;
@@ -77,16 +81,23 @@ impl ServiceFilter {
         }
         if let Some(status) = &self.status {
             filter_list(status, "filter.status")?;
-            select = select.filter(service::Column::Status.is_in(status.iter().map(|s| entity::ServiceStatus::from(*s))));
+            select = select.filter(
+                service::Column::Status
+                    .is_in(status.iter().map(|s| entity::ServiceStatus::from(*s))),
+            );
         }
         if let Some(category) = &self.category {
             filter_list(category, "filter.category")?;
-            select = select
-                .filter(service::Column::Category.is_in(category.iter().map(|c| entity::ServiceCategory::from(*c))));
+            select = select.filter(
+                service::Column::Category
+                    .is_in(category.iter().map(|c| entity::ServiceCategory::from(*c))),
+            );
         }
         if let Some(org) = &self.organizer_id {
-            select = select
-                .filter(service::Column::OrganizerId.eq(id_of::<organization::Entity>(org, "filter.organizerId")?));
+            select = select.filter(
+                service::Column::OrganizerId
+                    .eq(id_of::<organization::Entity>(org, "filter.organizerId")?),
+            );
         }
         if let Some(t) = self.starts_after {
             select = select.filter(service::Column::StartsAt.gte(t));
@@ -96,7 +107,10 @@ impl ServiceFilter {
         }
         if let Some(s) = &self.search {
             let s = search_text(s, "filter.search")?;
-            select = select.filter(filters::search(&[service::Column::Title, service::Column::Location], &s));
+            select = select.filter(filters::search(
+                &[service::Column::Title, service::Column::Location],
+                &s,
+            ));
         }
         Ok(select)
     }
@@ -134,15 +148,27 @@ impl Service {
     }
     /// Grid the service is delivered in.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<grid::Entity>::new(self.0.grid_id)).await?.map(Grid))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<grid::Entity>::new(self.0.grid_id))
+            .await?
+            .map(Grid))
     }
     async fn organizer(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let key = ById::<organization::Entity>::new(self.0.organizer_id);
-        Ok(RequestCtx::of(ctx)?.loader.load_one(key).await?.map(Organization))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(key)
+            .await?
+            .map(Organization))
     }
     /// Participations holding a place (every status but CANCELLED).
     async fn participant_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let n = RequestCtx::of(ctx)?.loader.load_one(ParticipantCount(self.0.id)).await?.unwrap_or(0);
+        let n = RequestCtx::of(ctx)?
+            .loader
+            .load_one(ParticipantCount(self.0.id))
+            .await?
+            .unwrap_or(0);
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
     #[allow(clippy::too_many_arguments)]
@@ -157,9 +183,19 @@ impl Service {
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(participation::Entity::find())?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(participation::Entity::find())?;
         let partition = (participation::Entity, participation::Column::ServiceId).into_column_ref();
-        Connection::child(RequestCtx::of(ctx)?, self.0.id, select, partition, order_spec(order_by), page).await
+        Connection::child(
+            RequestCtx::of(ctx)?,
+            self.0.id,
+            select,
+            partition,
+            order_spec(order_by),
+            page,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -178,7 +214,11 @@ pub struct ServiceQuery;
 impl ServiceQuery {
     async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Service>> {
         let id = id_of::<service::Entity>(&id, "id")?;
-        Ok(RequestCtx::of(ctx)?.loader.load_one(ById::<service::Entity>::new(id)).await?.map(Service))
+        Ok(RequestCtx::of(ctx)?
+            .loader
+            .load_one(ById::<service::Entity>::new(id))
+            .await?
+            .map(Service))
     }
     #[allow(clippy::too_many_arguments)]
     async fn services(

@@ -1,16 +1,24 @@
 //! Filter building blocks shared by every type: grid subtrees and text search.
 
 use entity::grid;
-use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SubQueryStatement};
+use sea_orm::sea_query::{
+    BinOper, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SubQueryStatement,
+};
 use sea_orm::{ColumnTrait, Condition, IntoSimpleExpr};
 use uuid::Uuid;
 
 /// `path` of the grid `root`, as a scalar subquery.
 fn root_path(root: Uuid, upper: bool) -> Expr {
     let path = Expr::col(grid::Column::Path);
-    let expr = if upper { subtree_upper_bound(path) } else { path };
+    let expr = if upper {
+        subtree_upper_bound(path)
+    } else {
+        path
+    };
     let mut q = Query::select();
-    q.expr(expr).from(grid::Entity).and_where(Expr::col(grid::Column::Id).eq(root));
+    q.expr(expr)
+        .from(grid::Entity)
+        .and_where(Expr::col(grid::Column::Id).eq(root));
     subquery(q)
 }
 
@@ -30,7 +38,12 @@ fn subquery(q: SelectStatement) -> Expr {
 /// one index range scan (`root.path <= path < root.path[..-1] + '0'`).
 pub fn path_in_subtree(path_col: impl IntoSimpleExpr + Clone, root: Uuid) -> Condition {
     Condition::all()
-        .add(path_col.clone().into_simple_expr().gte(root_path(root, false)))
+        .add(
+            path_col
+                .clone()
+                .into_simple_expr()
+                .gte(root_path(root, false)),
+        )
         .add(path_col.into_simple_expr().lt(root_path(root, true)))
 }
 
@@ -39,7 +52,10 @@ pub fn grid_id_in_subtree(grid_id_col: impl ColumnTrait, root: Uuid) -> Conditio
     let mut q = Query::select();
     q.column(grid::Column::Id)
         .from(grid::Entity)
-        .cond_where(path_in_subtree(Expr::col((grid::Entity, grid::Column::Path)), root));
+        .cond_where(path_in_subtree(
+            Expr::col((grid::Entity, grid::Column::Path)),
+            root,
+        ));
     Condition::all().add(grid_id_col.in_subquery(q))
 }
 

@@ -9,7 +9,9 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 /// A table with a UUID primary key column named `id`.
-pub trait Table: EntityTrait<Model: Clone + Send + Sync + 'static> + Default + Send + Sync + 'static {
+pub trait Table:
+    EntityTrait<Model: Clone + Send + Sync + 'static> + Default + Send + Sync + 'static
+{
     /// Name used in global ids, cursors and error messages.
     const NAME: &'static str;
     fn id_col() -> Self::Column;

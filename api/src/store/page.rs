@@ -11,10 +11,12 @@ use crate::error::{ApiError, ApiResult};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Asterisk, ColumnRef, Expr, ExprTrait, Func, Order, Query, WindowStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, ColumnRef, Expr, ExprTrait, Func, Order, Query, WindowStatement,
+};
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, Select, Value,
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -77,7 +79,9 @@ impl SortValue {
     fn into_value(self) -> ApiResult<Value> {
         Ok(match self {
             SortValue::Text(s) => s.into(),
-            SortValue::Int(i) => i32::try_from(i).map_err(|_| ApiError::bad_input("after", "invalid cursor"))?.into(),
+            SortValue::Int(i) => i32::try_from(i)
+                .map_err(|_| ApiError::bad_input("after", "invalid cursor"))?
+                .into(),
             SortValue::Time(d) => d.into(),
             SortValue::Day(d) => d.into(),
         })
@@ -123,9 +127,16 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Validates Relay connection arguments: at most one of `first`/`last`, each in 0..=100.
-    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> ApiResult<Self> {
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Self> {
         fn size(field: &str, n: i32) -> ApiResult<u64> {
-            let n = u64::try_from(n).map_err(|_| ApiError::bad_input(field, format!("`{field}` must not be negative")))?;
+            let n = u64::try_from(n).map_err(|_| {
+                ApiError::bad_input(field, format!("`{field}` must not be negative"))
+            })?;
             if n > MAX_PAGE_SIZE {
                 return Err(ApiError::bad_input(
                     field,
@@ -136,7 +147,10 @@ impl PageRequest {
         }
         let (limit, backward) = match (first, last) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::bad_input("last", "pass either `first` or `last`, not both"));
+                return Err(ApiError::bad_input(
+                    "last",
+                    "pass either `first` or `last`, not both",
+                ));
             }
             (Some(f), None) => (size("first", f)?, false),
             (None, Some(l)) => (size("last", l)?, true),
@@ -161,7 +175,11 @@ pub struct Page<M> {
 
 impl<M> Default for Page<M> {
     fn default() -> Self {
-        Page { rows: Vec::new(), has_next: false, has_previous: false }
+        Page {
+            rows: Vec::new(),
+            has_next: false,
+            has_previous: false,
+        }
     }
 }
 
@@ -170,9 +188,17 @@ fn col<E: Table>(c: E::Column) -> Expr {
 }
 
 /// Rows strictly past `cursor` in the connection's order (`later`), or strictly before it.
-fn beyond<E: Table>(order: &OrderSpec<E>, cursor: &Cursor, later: bool, field: &str) -> ApiResult<sea_orm::Condition> {
+fn beyond<E: Table>(
+    order: &OrderSpec<E>,
+    cursor: &Cursor,
+    later: bool,
+    field: &str,
+) -> ApiResult<sea_orm::Condition> {
     if cursor.order != order.tag {
-        return Err(ApiError::bad_input(field, format!("`{field}` is a cursor of another ordering")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is a cursor of another ordering"),
+        ));
     }
     let value = cursor.value.clone().into_value()?;
     let ascending = (order.direction == Direction::Asc) == later;
@@ -182,7 +208,9 @@ fn beyond<E: Table>(order: &OrderSpec<E>, cursor: &Cursor, later: bool, field: &
     } else {
         (sort.clone().lt(value.clone()), id.lt(cursor.id))
     };
-    Ok(sea_orm::Condition::any().add(strict).add(sea_orm::Condition::all().add(sort.eq(value)).add(tie)))
+    Ok(sea_orm::Condition::any()
+        .add(strict)
+        .add(sea_orm::Condition::all().add(sort.eq(value)).add(tie)))
 }
 
 fn keyset<E: Table>(order: &OrderSpec<E>, page: &PageRequest) -> ApiResult<sea_orm::Condition> {
@@ -197,13 +225,23 @@ fn keyset<E: Table>(order: &OrderSpec<E>, page: &PageRequest) -> ApiResult<sea_o
 }
 
 fn cursor_of<E: Table>(order: &OrderSpec<E>, m: &E::Model) -> ApiResult<String> {
-    let value = SortValue::from_value(m.get(order.column))
-        .ok_or_else(|| ApiError::internal(format!("{}: unsupported sort column for cursors", E::NAME)))?;
-    Ok(Cursor { order: order.tag.to_owned(), value, id: E::model_id(m) }.encode())
+    let value = SortValue::from_value(m.get(order.column)).ok_or_else(|| {
+        ApiError::internal(format!("{}: unsupported sort column for cursors", E::NAME))
+    })?;
+    Ok(Cursor {
+        order: order.tag.to_owned(),
+        value,
+        id: E::model_id(m),
+    }
+    .encode())
 }
 
 /// Turns `limit + 1` fetched rows into a page.
-fn finish<E: Table>(mut rows: Vec<E::Model>, order: &OrderSpec<E>, page: &PageRequest) -> ApiResult<Page<E::Model>> {
+fn finish<E: Table>(
+    mut rows: Vec<E::Model>,
+    order: &OrderSpec<E>,
+    page: &PageRequest,
+) -> ApiResult<Page<E::Model>> {
     let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -219,7 +257,11 @@ fn finish<E: Table>(mut rows: Vec<E::Model>, order: &OrderSpec<E>, page: &PageRe
     } else {
         (more, page.after.is_some())
     };
-    Ok(Page { rows, has_next, has_previous })
+    Ok(Page {
+        rows,
+        has_next,
+        has_previous,
+    })
 }
 
 /// One page of `select` (already filtered) in `order`.
@@ -253,7 +295,10 @@ struct WithParent<M> {
 
 impl<M: FromQueryResult> FromQueryResult for WithParent<M> {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(WithParent { parent: res.try_get(pre, "gg_parent")?, model: M::from_query_result(res, pre)? })
+        Ok(WithParent {
+            parent: res.try_get(pre, "gg_parent")?,
+            model: M::from_query_result(res, pre)?,
+        })
     }
 }
 
@@ -269,7 +314,9 @@ pub async fn fetch_child_pages<E: Table>(
 ) -> ApiResult<HashMap<Uuid, Page<E::Model>>> {
     let dir = order.direction.order(page.backward);
     let mut window = WindowStatement::partition_by(partition.clone());
-    window.order_by_expr(col::<E>(order.column), dir.clone()).order_by_expr(col::<E>(E::id_col()), dir);
+    window
+        .order_by_expr(col::<E>(order.column), dir.clone())
+        .order_by_expr(col::<E>(E::id_col()), dir);
     let mut inner = select
         .filter(Expr::col(partition.clone()).is_in(parents.iter().copied()))
         .filter(keyset(order, page)?)
@@ -285,7 +332,9 @@ pub async fn fetch_child_pages<E: Table>(
         .order_by(Alias::new("gg_parent"), Order::Asc)
         .order_by(Alias::new("gg_rn"), Order::Asc);
     let stmt = db.get_database_backend().build(&outer);
-    let rows = WithParent::<E::Model>::find_by_statement(stmt).all(db).await?;
+    let rows = WithParent::<E::Model>::find_by_statement(stmt)
+        .all(db)
+        .await?;
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
     for row in rows {
         grouped.entry(row.parent).or_default().push(row.model);

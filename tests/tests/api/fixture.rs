@@ -36,27 +36,57 @@ impl Fixture {
 }
 
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 async fn insert<A: ActiveModelTrait + Send>(db: &DatabaseConnection, model: A)
 where
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
-    A::Entity::insert(model.reset_all()).exec(db).await.expect("insert fixture row");
+    A::Entity::insert(model.reset_all())
+        .exec(db)
+        .await
+        .expect("insert fixture row");
 }
 
 /// People: (key, grid, gender, tags). Residents 2 and 3 share `created_at` to exercise ties.
 pub const PEOPLE: &[(&str, &str, Gender, &[PersonTagKind])] = &[
-    ("zhang_wei", "G11", Gender::Male, &[PersonTagKind::ElderlyLivingAlone]),
+    (
+        "zhang_wei",
+        "G11",
+        Gender::Male,
+        &[PersonTagKind::ElderlyLivingAlone],
+    ),
     ("wang_fang", "G11", Gender::Female, &[]),
-    ("li_na", "G11", Gender::Female, &[PersonTagKind::Disabled, PersonTagKind::KeyCare]),
+    (
+        "li_na",
+        "G11",
+        Gender::Female,
+        &[PersonTagKind::Disabled, PersonTagKind::KeyCare],
+    ),
     ("liu_yang", "G11", Gender::Male, &[]),
-    ("chen_jing", "G12", Gender::Female, &[PersonTagKind::KeyCare]),
+    (
+        "chen_jing",
+        "G12",
+        Gender::Female,
+        &[PersonTagKind::KeyCare],
+    ),
     ("yang_lei", "G12", Gender::Male, &[]),
-    ("zhao_min", "G12", Gender::Female, &[PersonTagKind::ElderlyLivingAlone]),
+    (
+        "zhao_min",
+        "G12",
+        Gender::Female,
+        &[PersonTagKind::ElderlyLivingAlone],
+    ),
     ("huang_qiang", "G21", Gender::Male, &[]),
-    ("zhou_jie", "G21", Gender::Male, &[PersonTagKind::HealthMonitoring]),
+    (
+        "zhou_jie",
+        "G21",
+        Gender::Male,
+        &[PersonTagKind::HealthMonitoring],
+    ),
     ("wu_ting", "G21", Gender::Female, &[]),
     ("xu_ming", "G21", Gender::Male, &[PersonTagKind::KeyCare]),
     ("sun_li", "G21", Gender::Female, &[]),
@@ -78,24 +108,147 @@ pub const NAMES: &[(&str, &str)] = &[
 ];
 
 /// Services: (key, grid, organizer, title, category, status, month of start, capacity).
-pub const SERVICES: &[(&str, &str, &str, &str, ServiceCategory, ServiceStatus, u32, Option<i32>)] = &[
-    ("s1", "G11", "gov", "核酸检测筛查", ServiceCategory::EpidemicPrevention, ServiceStatus::Completed, 3, Some(50)),
-    ("s2", "G11", "vol", "独居老人探访", ServiceCategory::ElderlyCare, ServiceStatus::Published, 6, Some(10)),
-    ("s3", "G12", "vol", "法律援助咨询", ServiceCategory::LegalAid, ServiceStatus::InProgress, 5, None),
-    ("s4", "G21", "gov", "社区环境清洁", ServiceCategory::Sanitation, ServiceStatus::Draft, 7, None),
-    ("s5", "G21", "agency", "健康义诊", ServiceCategory::Health, ServiceStatus::Cancelled, 4, Some(30)),
+/// (key, grid, organizer, title, category, status, month of start, capacity)
+type ServiceRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    ServiceCategory,
+    ServiceStatus,
+    u32,
+    Option<i32>,
+);
+
+pub const SERVICES: &[ServiceRow] = &[
+    (
+        "s1",
+        "G11",
+        "gov",
+        "核酸检测筛查",
+        ServiceCategory::EpidemicPrevention,
+        ServiceStatus::Completed,
+        3,
+        Some(50),
+    ),
+    (
+        "s2",
+        "G11",
+        "vol",
+        "独居老人探访",
+        ServiceCategory::ElderlyCare,
+        ServiceStatus::Published,
+        6,
+        Some(10),
+    ),
+    (
+        "s3",
+        "G12",
+        "vol",
+        "法律援助咨询",
+        ServiceCategory::LegalAid,
+        ServiceStatus::InProgress,
+        5,
+        None,
+    ),
+    (
+        "s4",
+        "G21",
+        "gov",
+        "社区环境清洁",
+        ServiceCategory::Sanitation,
+        ServiceStatus::Draft,
+        7,
+        None,
+    ),
+    (
+        "s5",
+        "G21",
+        "agency",
+        "健康义诊",
+        ServiceCategory::Health,
+        ServiceStatus::Cancelled,
+        4,
+        Some(30),
+    ),
 ];
 
 /// Participations: (service, person, registering organisation, role, status, minutes).
-pub const PARTICIPATIONS: &[(&str, &str, Option<&str>, ParticipationRole, ParticipationStatus, Option<i32>)] = &[
-    ("s1", "wang_fang", Some("vol"), ParticipationRole::Volunteer, ParticipationStatus::Completed, Some(120)),
-    ("s1", "liu_yang", Some("vol"), ParticipationRole::Volunteer, ParticipationStatus::Completed, Some(90)),
-    ("s1", "zhang_wei", None, ParticipationRole::Beneficiary, ParticipationStatus::Completed, Some(30)),
-    ("s1", "li_na", None, ParticipationRole::Beneficiary, ParticipationStatus::NoShow, None),
-    ("s2", "yang_lei", Some("vol"), ParticipationRole::Volunteer, ParticipationStatus::Registered, None),
-    ("s2", "zhao_min", None, ParticipationRole::Beneficiary, ParticipationStatus::Registered, None),
-    ("s2", "wang_fang", Some("vol"), ParticipationRole::Volunteer, ParticipationStatus::Cancelled, None),
-    ("s3", "wu_ting", Some("vol"), ParticipationRole::Volunteer, ParticipationStatus::CheckedIn, None),
+/// (service, person, registering organisation, role, status, minutes)
+type ParticipationRow = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    ParticipationRole,
+    ParticipationStatus,
+    Option<i32>,
+);
+
+pub const PARTICIPATIONS: &[ParticipationRow] = &[
+    (
+        "s1",
+        "wang_fang",
+        Some("vol"),
+        ParticipationRole::Volunteer,
+        ParticipationStatus::Completed,
+        Some(120),
+    ),
+    (
+        "s1",
+        "liu_yang",
+        Some("vol"),
+        ParticipationRole::Volunteer,
+        ParticipationStatus::Completed,
+        Some(90),
+    ),
+    (
+        "s1",
+        "zhang_wei",
+        None,
+        ParticipationRole::Beneficiary,
+        ParticipationStatus::Completed,
+        Some(30),
+    ),
+    (
+        "s1",
+        "li_na",
+        None,
+        ParticipationRole::Beneficiary,
+        ParticipationStatus::NoShow,
+        None,
+    ),
+    (
+        "s2",
+        "yang_lei",
+        Some("vol"),
+        ParticipationRole::Volunteer,
+        ParticipationStatus::Registered,
+        None,
+    ),
+    (
+        "s2",
+        "zhao_min",
+        None,
+        ParticipationRole::Beneficiary,
+        ParticipationStatus::Registered,
+        None,
+    ),
+    (
+        "s2",
+        "wang_fang",
+        Some("vol"),
+        ParticipationRole::Volunteer,
+        ParticipationStatus::Cancelled,
+        None,
+    ),
+    (
+        "s3",
+        "wu_ting",
+        Some("vol"),
+        ParticipationRole::Volunteer,
+        ParticipationStatus::CheckedIn,
+        None,
+    ),
 ];
 
 pub async fn load(db: &DatabaseConnection) -> Fixture {
@@ -112,16 +265,48 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
     let grids: &[(&str, Option<&str>, &str, &str, GridLevel)] = &[
         ("D", None, "370685", "招远市", GridLevel::District),
         ("S", Some("D"), "370685001", "泉山街道", GridLevel::Street),
-        ("C1", Some("S"), "370685001001", "金晖社区", GridLevel::Community),
-        ("C2", Some("S"), "370685001002", "文化社区", GridLevel::Community),
-        ("G11", Some("C1"), "370685001001-01", "金晖社区第一网格", GridLevel::Grid),
-        ("G12", Some("C1"), "370685001001-02", "金晖社区第二网格", GridLevel::Grid),
-        ("G21", Some("C2"), "370685001002-01", "文化社区第一网格", GridLevel::Grid),
+        (
+            "C1",
+            Some("S"),
+            "370685001001",
+            "金晖社区",
+            GridLevel::Community,
+        ),
+        (
+            "C2",
+            Some("S"),
+            "370685001002",
+            "文化社区",
+            GridLevel::Community,
+        ),
+        (
+            "G11",
+            Some("C1"),
+            "370685001001-01",
+            "金晖社区第一网格",
+            GridLevel::Grid,
+        ),
+        (
+            "G12",
+            Some("C1"),
+            "370685001001-02",
+            "金晖社区第二网格",
+            GridLevel::Grid,
+        ),
+        (
+            "G21",
+            Some("C2"),
+            "370685001002-01",
+            "文化社区第一网格",
+            GridLevel::Grid,
+        ),
     ];
     let mut paths: HashMap<&str, String> = HashMap::new();
     for (i, (key, parent, code, name, level)) in grids.iter().enumerate() {
         let id = Uuid::now_v7();
-        let parent_path = parent.map(|p| paths[p].clone()).unwrap_or_else(|| "/".to_owned());
+        let parent_path = parent
+            .map(|p| paths[p].clone())
+            .unwrap_or_else(|| "/".to_owned());
         let path = format!("{parent_path}{id}/");
         let at = t0 + Duration::minutes(i as i64);
         insert(
@@ -148,7 +333,11 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
         let id = Uuid::now_v7();
         let minutes = if i == 3 { 2 } else { i as i64 };
         let at = t0 + Duration::hours(1) + Duration::minutes(minutes);
-        let name = NAMES.iter().find(|(k, _)| k == key).map(|(_, n)| *n).expect("name");
+        let name = NAMES
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .expect("name");
         insert(
             db,
             person::Model {
@@ -170,17 +359,32 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
         for tag in *tags {
             insert(
                 db,
-                person_tag::Model { id: Uuid::now_v7(), person_id: id, tag: *tag, created_at: at, updated_at: at, version: 1 }
-                    .into_active_model(),
+                person_tag::Model {
+                    id: Uuid::now_v7(),
+                    person_id: id,
+                    tag: *tag,
+                    created_at: at,
+                    updated_at: at,
+                    version: 1,
+                }
+                .into_active_model(),
             )
             .await;
         }
         f.people.insert(key, id);
     }
     let orgs: &[(&str, &str, OrganizationKind)] = &[
-        ("vol", "泉山志愿者协会", OrganizationKind::VolunteerOrganization),
+        (
+            "vol",
+            "泉山志愿者协会",
+            OrganizationKind::VolunteerOrganization,
+        ),
         ("gov", "泉山街道办事处", OrganizationKind::Government),
-        ("agency", "招远市卫生健康局", OrganizationKind::PartnerAgency),
+        (
+            "agency",
+            "招远市卫生健康局",
+            OrganizationKind::PartnerAgency,
+        ),
     ];
     for (i, (key, name, kind)) in orgs.iter().enumerate() {
         let id = Uuid::now_v7();
@@ -203,10 +407,15 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
         .await;
         f.orgs.insert(key, id);
     }
-    for (i, (person, org)) in
-        [("wang_fang", "vol"), ("liu_yang", "vol"), ("yang_lei", "vol"), ("wu_ting", "vol"), ("chen_jing", "gov")]
-            .iter()
-            .enumerate()
+    for (i, (person, org)) in [
+        ("wang_fang", "vol"),
+        ("liu_yang", "vol"),
+        ("yang_lei", "vol"),
+        ("wu_ting", "vol"),
+        ("chen_jing", "gov"),
+    ]
+    .iter()
+    .enumerate()
     {
         let id = Uuid::now_v7();
         let at = t0 + Duration::hours(3) + Duration::minutes(i as i64);
@@ -254,10 +463,15 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
         .await;
         f.assignments.push(id);
     }
-    for (i, (key, grid_key, org, title, category, status, month, capacity)) in SERVICES.iter().enumerate() {
+    for (i, (key, grid_key, org, title, category, status, month, capacity)) in
+        SERVICES.iter().enumerate()
+    {
         let id = Uuid::now_v7();
         let at = t0 + Duration::hours(5) + Duration::minutes(i as i64);
-        let starts = Utc.with_ymd_and_hms(2026, *month, 1, 1, 0, 0).single().expect("time");
+        let starts = Utc
+            .with_ymd_and_hms(2026, *month, 1, 1, 0, 0)
+            .single()
+            .expect("time");
         insert(
             db,
             service::Model {
@@ -295,7 +509,8 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
                 status: *status,
                 registered_at: at,
                 checked_in_at: minutes.map(|_| at + Duration::days(30)),
-                checked_out_at: minutes.map(|m| at + Duration::days(30) + Duration::minutes(i64::from(m))),
+                checked_out_at: minutes
+                    .map(|m| at + Duration::days(30) + Duration::minutes(i64::from(m))),
                 minutes: *minutes,
                 external_ref: Some(format!("ext-{i}")),
                 created_at: at,

@@ -33,7 +33,10 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                Some(TestDb { url, cleanup: Cleanup::File(dir) })
+                Some(TestDb {
+                    url,
+                    cleanup: Cleanup::File(dir),
+                })
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
@@ -41,11 +44,19 @@ impl TestDb {
                     return None;
                 };
                 let name = format!("gg_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create database");
                 admin.close().await.ok();
                 let url = replace_db_name(&admin_url, &name);
-                Some(TestDb { url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+                Some(TestDb {
+                    url,
+                    cleanup: Cleanup::PgDatabase { admin_url, name },
+                })
             }
         }
     }
@@ -69,10 +80,17 @@ impl Drop for TestDb {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime; use a thread with its own runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(admin) = Database::connect(&admin_url).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
                     }
                 });
             })
@@ -93,7 +111,11 @@ impl TestApp {
     /// Starts gridgov over a fresh, migrated database; `None` when the backend is unavailable.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let test_db = TestDb::create(backend).await?;
-        let settings = DatabaseSettings { database_url: test_db.url.clone(), db_max_connections: 5, db_acquire_timeout: 5 };
+        let settings = DatabaseSettings {
+            database_url: test_db.url.clone(),
+            db_max_connections: 5,
+            db_acquire_timeout: 5,
+        };
         let db = gridgov::db::connect(&settings).await.expect("connect");
         Migrator::up(&db, None).await.expect("migrate");
         let mut serve = ServeSettings::ephemeral();
@@ -101,7 +123,12 @@ impl TestApp {
         let app = Application::build(db.clone(), serve).await.expect("bind");
         let addr = app.local_addr().expect("addr");
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp { addr, db, http: reqwest::Client::new(), _db: test_db })
+        Some(TestApp {
+            addr,
+            db,
+            http: reqwest::Client::new(),
+            _db: test_db,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -130,7 +157,9 @@ impl TestApp {
     /// Returns the single error of a response that must have failed.
     pub async fn error(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;
-        let errors = body["errors"].as_array().unwrap_or_else(|| panic!("expected errors: {body:#}"));
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors: {body:#}"));
         assert!(!errors.is_empty(), "expected errors: {body:#}");
         errors[0].clone()
     }
@@ -146,12 +175,16 @@ macro_rules! db_test {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await.expect("sqlite");
+                let $app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite)
+                    .await
+                    .expect("sqlite");
                 $body.await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await else {
+                let Some($app) =
+                    $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await
+                else {
                     return;
                 };
                 $body.await;
@@ -162,5 +195,10 @@ macro_rules! db_test {
 
 /// Ids (`id` fields) of a connection's `nodes`.
 pub fn ids(conn: &Value) -> Vec<String> {
-    conn["nodes"].as_array().expect("nodes").iter().map(|n| n["id"].as_str().expect("id").to_owned()).collect()
+    conn["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect()
 }

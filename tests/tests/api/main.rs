@@ -6,6 +6,7 @@ mod harness;
 
 mod errors;
 mod fixture;
+mod migrations;
 mod nested;
 mod node;
 mod pagination;
