@@ -2,18 +2,21 @@
 
 use crate::config::ServeSettings;
 use crate::schema::{self, GridgovSchema};
+use crate::store::write::Actor;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Extension, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use uuid::Uuid;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -28,8 +31,37 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
+
+/// The id of one HTTP request: the client's `x-request-id` when it is a sane token, else a new
+/// UUID. Echoed in the response header and recorded in audit entries.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+const REQUEST_ID: &str = "x-request-id";
 
 async fn healthz() -> &'static str {
     "ok"
@@ -46,6 +78,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// in the query string (`?query=…&variables=…`).
 async fn graphql_get(
     State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -60,7 +93,7 @@ async fn graphql_get(
         .into_response();
     }
     match async_graphql::http::parse_query_string(&raw) {
-        Ok(request) => GraphQLResponse::from(state.execute(request).await).into_response(),
+        Ok(request) => GraphQLResponse::from(state.execute(request, &id).await).into_response(),
         Err(e) => {
             let error =
                 async_graphql::ServerError::new(format!("invalid GraphQL request: {e}"), None);
@@ -75,14 +108,15 @@ async fn graphql_get(
 
 async fn graphql_post(
     State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
     request: GraphQLBatchRequest,
 ) -> GraphQLResponse {
     let response = match request.into_inner() {
-        BatchRequest::Single(request) => BatchResponse::Single(state.execute(request).await),
+        BatchRequest::Single(request) => BatchResponse::Single(state.execute(request, &id).await),
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.execute(request).await);
+                responses.push(state.execute(request, &id).await);
             }
             BatchResponse::Batch(responses)
         }
@@ -91,11 +125,21 @@ async fn graphql_post(
 }
 
 impl AppState {
-    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+    async fn execute(
+        &self,
+        request: async_graphql::Request,
+        id: &RequestId,
+    ) -> async_graphql::Response {
+        // Until credentials exist every caller is the same anonymous one.
+        let actor = Actor {
+            id: "anonymous".to_owned(),
+            request_id: id.0.clone(),
+        };
         schema::execute(
             &self.schema,
             &self.db,
             request,
+            actor,
             self.settings.debug_extensions,
         )
         .await

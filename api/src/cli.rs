@@ -30,7 +30,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
         /// Multiply the demo data set (the benchmarks use 100).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=999))]
         scale: u32,
     },
     /// Print the GraphQL schema (SDL) to standard output.

@@ -60,7 +60,7 @@ pub struct ServeSettings {
     #[arg(long, env = "GRIDGOV_DEMO")]
     pub demo: bool,
     /// Scale of the demo data set seeded by `--demo`.
-    #[arg(long, env = "GRIDGOV_DEMO_SCALE", default_value_t = 1)]
+    #[arg(long, env = "GRIDGOV_DEMO_SCALE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=999))]
     pub scale: u32,
     /// Do not run pending migrations at start-up.
     #[arg(long, env = "GRIDGOV_SKIP_MIGRATIONS")]

@@ -19,6 +19,9 @@ pub enum ApiError {
     /// The object does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(String),
+    /// An object named by an input field does not exist.
+    #[error("{what} not found")]
+    NotFoundField { what: String, field: String },
     /// The request conflicts with the current state.
     #[error("{message}")]
     Conflict {
@@ -38,6 +41,10 @@ pub enum ApiError {
     /// Anything else; the cause has been logged.
     #[error("internal error")]
     Internal,
+    /// A write attempt hit a transient conflict and should run again (handled by
+    /// `store::write::transaction`; never meant to reach a client).
+    #[error("the database was busy; retry")]
+    Retry,
 }
 
 impl ApiError {
@@ -45,12 +52,12 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
-            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::NotFound(_) | ApiError::NotFoundField { .. } => "NOT_FOUND",
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::Unavailable | ApiError::Internal => "INTERNAL",
+            ApiError::Unavailable | ApiError::Internal | ApiError::Retry => "INTERNAL",
         }
     }
 
@@ -78,7 +85,8 @@ impl ApiError {
         match self {
             ApiError::BadUserInput {
                 field: Some(field), ..
-            } => ext.set("field", field.as_str()),
+            }
+            | ApiError::NotFoundField { field, .. } => ext.set("field", field.as_str()),
             ApiError::Conflict {
                 reason, details, ..
             } => {

@@ -92,14 +92,19 @@ pub fn reference_instant() -> DateTime<Utc> {
 /// Row counts written by [`seed_demo`] (care tags are not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeedSummary {
-    /// District, streets, communities and grids.
+    /// `grid` rows: the district, streets, communities and grids.
     pub grids: u64,
+    /// `person` rows (residents, including workers and volunteers).
     pub people: u64,
+    /// `organization` rows.
     pub organizations: u64,
+    /// `service` rows.
     pub services: u64,
+    /// `participation` rows.
     pub participations: u64,
+    /// `membership` rows.
     pub memberships: u64,
-    /// Grid workers (`grid_assignment` rows).
+    /// `grid_assignment` rows (grid workers).
     pub assignments: u64,
 }
 
@@ -170,7 +175,7 @@ where
 }
 
 /// Rough row count of one street, for the progress bar before the street is generated.
-const ESTIMATED_ROWS_PER_STREET: u64 = 16_700;
+const ESTIMATED_ROWS_PER_STREET: u64 = 17_300;
 
 fn progress_bar(show: bool, scale: u32) -> ProgressBar {
     if !show {
@@ -178,7 +183,7 @@ fn progress_bar(show: bool, scale: u32) -> ProgressBar {
     }
     let bar = ProgressBar::new(1 + u64::from(scale) * ESTIMATED_ROWS_PER_STREET);
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} seeding {msg:>16} [{wide_bar}] {human_pos}/{human_len} rows ({per_sec}, {eta})",
+        "{spinner} seeding {msg} [{wide_bar}] {human_pos}/{human_len} rows, {elapsed} (eta {eta})",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
@@ -1222,7 +1227,7 @@ impl Generator {
             };
 
             // Participants that count against the capacity.
-            let limit = capacity.map_or_else(|| rng.random_range(40..=100usize), |c| c as usize);
+            let limit = capacity.map_or_else(|| rng.random_range(30..=90usize), |c| c as usize);
             let mut wanted = if capacity.is_some() {
                 rng.random_range(limit * 13 / 20..=limit)
             } else {
@@ -1235,10 +1240,12 @@ impl Generator {
             let mut takers: Vec<Taker> = Vec::with_capacity(wanted + 8);
 
             // Volunteers from the organizer if it is a volunteer organisation, else from any.
-            let pool: Vec<(usize, usize)> = if org.kind == OrganizationKind::VolunteerOrganization {
-                org.members.iter().map(|&m| (organizer, m)).collect()
+            let own_members: Vec<(usize, usize)>;
+            let pool = if org.kind == OrganizationKind::VolunteerOrganization {
+                own_members = org.members.iter().map(|&m| (organizer, m)).collect();
+                &own_members
             } else {
-                all_volunteers.clone()
+                &all_volunteers
             };
             let volunteers = (wanted / 6).max(2).min(wanted);
             for (o, m) in pool.choose_multiple(rng, volunteers * 2).copied() {

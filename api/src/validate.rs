@@ -14,9 +14,9 @@ const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4,
 /// Check character for each value of the weighted sum modulo 11.
 const ID_CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 
-/// Earliest birth date accepted. GB 11643 itself uses a person born in 1880 as an example, so
+/// Earliest birth year accepted. GB 11643 itself uses a person born in 1880 as an example, so
 /// the bound only rules out dates that cannot belong to anyone with an ID card.
-const EARLIEST_BIRTH_DATE: (i32, u32, u32) = (1800, 1, 1);
+const EARLIEST_BIRTH_YEAR: u32 = 1800;
 
 /// China Standard Time (UTC+8): "today" for a birth date means today in China, otherwise a baby
 /// registered shortly after midnight Beijing time would be born "in the future".
@@ -71,8 +71,8 @@ pub fn validate_id_number(s: &str) -> Result<IdNumberInfo, &'static str> {
     validate_id_number_at(s, today)
 }
 
-/// [`validate_id_number`] with an explicit "today", so that the check is a pure function of its
-/// arguments (used by tests and by the demo data generator, which must not depend on the clock).
+/// [`validate_id_number`] with an explicit "today" (China time), so that the check is a pure
+/// function of its arguments: for tests, and for callers that must not depend on the clock.
 pub fn validate_id_number_at(s: &str, today: NaiveDate) -> Result<IdNumberInfo, &'static str> {
     let bytes = s.as_bytes();
     if bytes.len() != 18 {
@@ -89,7 +89,7 @@ pub fn validate_id_number_at(s: &str, today: NaiveDate) -> Result<IdNumberInfo, 
     if !(last.is_ascii_digit() || last == b'X') {
         return Err("ID number must end with a digit or X");
     }
-    // Only ASCII digits so far, so slicing `s` on byte offsets is on char boundaries.
+    // The first 17 bytes are ASCII digits, so byte offset 17 is a char boundary.
     let expected = id_number_check_char(&s[..17]);
     if expected != Some(char::from(last)) {
         return Err("ID number check character does not match");
@@ -104,8 +104,7 @@ pub fn validate_id_number_at(s: &str, today: NaiveDate) -> Result<IdNumberInfo, 
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
         .ok_or("ID number birth date is not a valid date")?;
-    let (ey, em, ed) = EARLIEST_BIRTH_DATE;
-    if NaiveDate::from_ymd_opt(ey, em, ed).is_some_and(|earliest| birth_date < earliest) {
+    if year < EARLIEST_BIRTH_YEAR {
         return Err("ID number birth date is too early");
     }
     if birth_date > today {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "i32", db_type = "Integer")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GridLevel {
     #[sea_orm(num_value = 1)]
     District,
@@ -25,6 +26,7 @@ macro_rules! text_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
         #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name {
             $(#[sea_orm(string_value = $text)] $variant,)+
         }

@@ -3,9 +3,11 @@
 //! Every table has a UUID v7 primary key, `created_at`/`updated_at` in UTC and an integer
 //! `version` bumped on every write (optimistic concurrency).
 
+pub mod audit_log;
 pub mod enums;
 pub mod grid;
 pub mod grid_assignment;
+pub mod idempotency_key;
 pub mod membership;
 pub mod organization;
 pub mod participation;

@@ -2,8 +2,10 @@
 
 use crate::MembershipRole;
 use sea_orm::entity::prelude::*;
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "membership")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

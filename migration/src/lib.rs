@@ -9,6 +9,8 @@ mod m20261201_000003_organization;
 mod m20261201_000004_grid_assignment;
 mod m20261201_000005_service;
 mod m20261201_000006_participation;
+mod m20261201_000007_audit_log;
+mod m20261201_000008_idempotency_key;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_grid_assignment::Migration),
             Box::new(m20261201_000005_service::Migration),
             Box::new(m20261201_000006_participation::Migration),
+            Box::new(m20261201_000007_audit_log::Migration),
+            Box::new(m20261201_000008_idempotency_key::Migration),
         ]
     }
 }

@@ -1,6 +1,10 @@
 //! The GraphQL schema: types and root fields per domain, plus the shared Relay pieces.
 
+pub mod audit;
+mod drive;
 pub mod grid;
+pub mod input;
+pub mod mutation;
 pub mod organization;
 pub mod participation;
 pub mod person;
@@ -11,17 +15,17 @@ pub mod service;
 use crate::db::STATEMENTS;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ById, DbLoader};
+use crate::store::write::Actor;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject,
-    Object, Response, Schema, ServerError, Value,
+    Context, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject, Object,
+    Response, Schema, ServerError, Value,
 };
 use entity::{
     grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e,
     person as person_e, service as service_e,
 };
-use futures_util::future::{BoxFuture, Either, select, try_join_all};
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::future::{BoxFuture, try_join_all};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +45,8 @@ pub const MAX_NODES: usize = 100;
 pub struct RequestCtx {
     pub db: DatabaseConnection,
     pub loader: Arc<DataLoader<DbLoader>>,
+    /// Who is calling, for the audit trail and the scope of idempotency keys.
+    pub actor: Actor,
 }
 
 impl RequestCtx {
@@ -61,6 +67,7 @@ pub enum Node {
     GridAssignment(GridAssignment),
     Service(Service),
     Participation(Participation),
+    AuditEntry(audit::AuditEntry),
 }
 
 async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiResult<Option<Node>> {
@@ -144,6 +151,7 @@ pub struct QueryRoot(
     organization::OrganizationQuery,
     service::ServiceQuery,
     participation::ParticipationQuery,
+    audit::AuditQuery,
 );
 
 impl Default for grid::GridQuery {
@@ -172,11 +180,16 @@ impl Default for participation::ParticipationQuery {
     }
 }
 
-pub type GridgovSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
 /// Builds the schema (no data attached: each request brings its own context).
 pub fn build_schema() -> GridgovSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription).finish()
+    Schema::build(
+        QueryRoot::default(),
+        mutation::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
 }
 
 /// Gives every error a stable `extensions.code`, and hides the text of anything unexpected.
@@ -206,18 +219,19 @@ pub fn classify(e: &mut ServerError) {
 
 /// Executes one GraphQL request with its own DataLoader and statement counter.
 ///
-/// The DataLoader's batch futures run inside this future rather than on other tasks: a batch
-/// is first polled only after every resolver that can make progress has registered its key, so
-/// each level of a query is one statement whatever the page sizes (async-graphql issue 1306:
-/// no timer delay is needed, and none is paid).
+/// The DataLoader's batch futures run inside this future rather than on other tasks (see
+/// [`drive`]): a batch is first polled only after every resolver that can make progress has
+/// registered its key, so each level of a query is one statement whatever the page sizes
+/// (async-graphql issue 1306: no timer delay is needed to collect keys).
 pub async fn execute(
     schema: &GridgovSchema,
     db: &DatabaseConnection,
     request: async_graphql::Request,
+    actor: Actor,
     report_statements: bool,
 ) -> Response {
     let counter = Arc::new(AtomicU64::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
     let loader = DataLoader::new(
         DbLoader { db: db.clone() },
         move |fut: BoxFuture<'static, ()>| {
@@ -230,24 +244,9 @@ pub async fn execute(
     let request = request.data(RequestCtx {
         db: db.clone(),
         loader: Arc::new(loader),
+        actor,
     });
-    let run = async {
-        let exec = Box::pin(schema.execute(request));
-        let drive = Box::pin(async move {
-            let mut batches = FuturesUnordered::new();
-            loop {
-                tokio::select! {
-                    Some(batch) = rx.recv() => batches.push(batch),
-                    Some(()) = batches.next(), if !batches.is_empty() => {}
-                    else => break,
-                }
-            }
-        });
-        match select(exec, drive).await {
-            Either::Left((response, _)) => response,
-            Either::Right(((), exec)) => exec.await,
-        }
-    };
+    let run = drive::Driven::new(schema.execute(request), rx);
     let mut response = STATEMENTS.scope(counter.clone(), run).await;
     for e in &mut response.errors {
         classify(e);

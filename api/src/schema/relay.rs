@@ -74,7 +74,8 @@ pub struct Edge<N> {
     concrete(
         name = "ParticipationEdge",
         params(super::participation::Participation)
-    )
+    ),
+    concrete(name = "AuditEntryEdge", params(super::audit::AuditEntry))
 )]
 impl<N: NodeObject> Edge<N> {
     async fn node(&self) -> &N {
@@ -180,7 +181,8 @@ impl<N: NodeObject> Connection<N> {
     concrete(
         name = "ParticipationConnection",
         params(super::participation::Participation)
-    )
+    ),
+    concrete(name = "AuditEntryConnection", params(super::audit::AuditEntry))
 )]
 impl<N: NodeObject> Connection<N>
 where

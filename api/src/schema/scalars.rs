@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use sea_orm::EntityTrait;
 
 /// A calendar date, `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Date(pub NaiveDate);
 
 #[Scalar(name = "Date")]
@@ -60,7 +60,8 @@ pub trait OrderField: InputType + Copy + Send + Sync {
     concrete(
         name = "ParticipationOrder",
         params(super::participation::ParticipationOrderField)
-    )
+    ),
+    concrete(name = "AuditEntryOrder", params(super::audit::AuditEntryOrderField))
 )]
 pub struct Order<F: OrderField> {
     pub field: F,
@@ -116,7 +117,8 @@ pub fn search_text(s: &str, field: &str) -> crate::error::ApiResult<String> {
 macro_rules! remote_enum {
     ($(#[$m:meta])* $name:ident => $remote:literal { $($v:ident),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+        #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, serde::Serialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         #[graphql(remote = $remote)]
         pub enum $name { $($v,)+ }
     };

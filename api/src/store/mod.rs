@@ -2,9 +2,14 @@
 //! (keyset pagination, subtree filters).
 
 pub mod filters;
+pub mod grid;
+pub mod organization;
 pub mod page;
+pub mod participation;
+pub mod person;
+pub mod service;
+pub mod write;
 
-use entity::*;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
@@ -20,10 +25,10 @@ pub trait Table:
 
 macro_rules! table {
     ($($module:ident => $name:literal),+ $(,)?) => {$(
-        impl Table for $module::Entity {
+        impl Table for entity::$module::Entity {
             const NAME: &'static str = $name;
             fn id_col() -> Self::Column {
-                $module::Column::Id
+                entity::$module::Column::Id
             }
             fn model_id(m: &Self::Model) -> Uuid {
                 m.id
@@ -41,6 +46,7 @@ table!(
     grid_assignment => "GridAssignment",
     service => "Service",
     participation => "Participation",
+    audit_log => "AuditEntry",
 );
 
 /// The database handle shared by the request handlers.

@@ -1,0 +1,140 @@
+//! The audit trail: one entry per mutation, written in the mutation's transaction.
+
+use super::RequestCtx;
+use super::relay::{Connection, NodeObject, decode_global_id, global_id};
+use super::scalars::{Order, order_field, order_spec};
+use crate::error::ApiResult;
+use crate::store::page::PageRequest;
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use entity::audit_log;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+#[derive(Clone)]
+pub struct AuditEntry(pub audit_log::Model);
+
+impl NodeObject for AuditEntry {
+    type Entity = audit_log::Entity;
+    fn from_model(m: audit_log::Model) -> Self {
+        AuditEntry(m)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AuditEntryOrderField {
+    CreatedAt,
+}
+order_field!(AuditEntryOrderField, audit_log::Entity, default = (CreatedAt, Asc), {
+    CreatedAt => (audit_log::Column::CreatedAt, "CREATED_AT"),
+});
+
+/// Filter of the audit trail; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Entries about this object (any type's global id).
+    pub entity_id: Option<ID>,
+    /// Entries about objects of this type, e.g. `Service`.
+    pub entity_type: Option<String>,
+    /// Entries of this mutation, e.g. `registerParticipation`.
+    pub action: Option<String>,
+    /// At or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Strictly before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditLogFilter {
+    fn apply(self, mut select: Select<audit_log::Entity>) -> ApiResult<Select<audit_log::Entity>> {
+        if let Some(id) = &self.entity_id {
+            let (kind, key) = decode_global_id(id, "filter.entityId")?;
+            select = select
+                .filter(audit_log::Column::EntityId.eq(key))
+                .filter(audit_log::Column::EntityType.eq(kind));
+        }
+        if let Some(t) = self.entity_type {
+            select = select.filter(audit_log::Column::EntityType.eq(t));
+        }
+        if let Some(a) = self.action {
+            select = select.filter(audit_log::Column::Action.eq(a));
+        }
+        if let Some(t) = self.from {
+            select = select.filter(audit_log::Column::CreatedAt.gte(t));
+        }
+        if let Some(t) = self.to {
+            select = select.filter(audit_log::Column::CreatedAt.lt(t));
+        }
+        Ok(select)
+    }
+}
+
+fn json(text: &Option<String>) -> Option<Json<serde_json::Value>> {
+    text.as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .map(Json)
+}
+
+#[Object]
+impl AuditEntry {
+    pub async fn id(&self) -> ID {
+        global_id("AuditEntry", self.0.id)
+    }
+    /// Who made the change.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// The mutation, e.g. `createService`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+    /// Global id of the object changed.
+    async fn entity_id(&self) -> ID {
+        global_id(&self.0.entity_type, self.0.entity_id)
+    }
+    /// Field values before the change (null for creations); personal data masked.
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        json(&self.0.before)
+    }
+    /// Field values after the change (null for deletions); personal data masked.
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        json(&self.0.after)
+    }
+    /// Extra context, such as the reason of a cancellation.
+    async fn details(&self) -> Option<Json<serde_json::Value>> {
+        json(&self.0.details)
+    }
+    /// The `x-request-id` of the request that made the change.
+    async fn request_id(&self) -> &str {
+        &self.0.request_id
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit trail, oldest first by default.
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
+        order_by: Option<Order<AuditEntryOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<AuditEntry>> {
+        let page = PageRequest::new(first, after, last, before)?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(audit_log::Entity::find())?;
+        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+    }
+}

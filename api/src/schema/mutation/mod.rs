@@ -1,0 +1,75 @@
+//! Mutations: parse and validate inputs, then run the domain rules of `store` in one
+//! transaction per mutation (with its audit entry).
+
+mod grid;
+mod organization;
+mod participation;
+mod person;
+mod service;
+
+use super::RequestCtx;
+use crate::error::ApiResult;
+use crate::store::Table;
+use crate::store::write::{self, Writer};
+use async_graphql::{Context, MergedObject};
+use std::future::Future;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    grid::GridMutation,
+    person::PersonMutation,
+    organization::OrganizationMutation,
+    service::ServiceMutation,
+    participation::ParticipationMutation,
+);
+
+/// Runs `f` as the request's one write transaction.
+async fn write<T, F, Fut>(ctx: &Context<'_>, f: F) -> ApiResult<T>
+where
+    F: Fn(Arc<Writer>) -> Fut,
+    Fut: Future<Output = ApiResult<T>>,
+{
+    let rq = RequestCtx::of(ctx)?;
+    write::transaction(&rq.db, &rq.actor, f).await
+}
+
+/// Runs a create mutation at most once per idempotency key: a retry with the same key and input
+/// returns the object the first request created (as it is now) and writes nothing.
+async fn create_once<E, F, Fut>(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    key: Option<&str>,
+    hash: &str,
+    create: F,
+) -> ApiResult<E::Model>
+where
+    E: Table,
+    F: Fn(Arc<Writer>, Uuid) -> Fut,
+    Fut: Future<Output = ApiResult<E::Model>>,
+{
+    let create = &create;
+    write(ctx, move |w| async move {
+        if let Some(id) = w.replay(operation, key, hash).await? {
+            return w.get::<E>(id, "idempotencyKey").await;
+        }
+        let id = Uuid::now_v7();
+        let model = create(w.clone(), id).await?;
+        w.remember(operation, key, hash, id).await?;
+        Ok(model)
+    })
+    .await
+}
+
+/// Declares the payload of a deletion: the global id of what was removed.
+macro_rules! deleted_payload {
+    ($name:ident) => {
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            /// Global id of the object that was removed.
+            pub deleted_id: async_graphql::ID,
+        }
+    };
+}
+pub(crate) use deleted_payload;

@@ -1,0 +1,257 @@
+//! Organisation, membership and grid-worker mutations.
+
+use super::{create_once, deleted_payload, write};
+use crate::error::{ApiError, ApiResult};
+use crate::schema::input::{Patch, apply, opt_text, patch, required, text};
+use crate::schema::organization::{GridAssignment, Membership, Organization};
+use crate::schema::relay::{global_id, id_of};
+use crate::schema::scalars::{Date, GridWorkerRole, MembershipRole, OrganizationKind};
+use crate::store::organization::{self as store, OrganizationFields};
+use crate::store::write::{idempotency_key, input_hash};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use entity::{grid, membership, organization, person};
+use serde::Serialize;
+
+#[derive(InputObject, Serialize)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    /// Makes retries safe: the same key with the same input returns the first result.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub name: MaybeUndefined<String>,
+    pub kind: MaybeUndefined<OrganizationKind>,
+    pub contact_name: MaybeUndefined<String>,
+    pub contact_phone: MaybeUndefined<String>,
+    pub contact_email: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct AddMembershipInput {
+    pub person_id: ID,
+    pub organization_id: ID,
+    #[graphql(default_with = "MembershipRole::Member")]
+    pub role: MembershipRole,
+    /// Defaults to today (UTC).
+    pub joined_on: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+}
+#[derive(SimpleObject)]
+pub struct UpdateOrganizationPayload {
+    pub organization: Organization,
+}
+#[derive(SimpleObject)]
+pub struct AddMembershipPayload {
+    pub membership: Membership,
+}
+deleted_payload!(RemoveMembershipPayload);
+#[derive(SimpleObject)]
+pub struct AssignGridWorkerPayload {
+    pub grid_assignment: GridAssignment,
+}
+deleted_payload!(UnassignGridWorkerPayload);
+
+/// A contact phone (mobile or landline): digits, spaces, `+`, `-`, parentheses.
+fn contact_phone(field: &str, v: Option<&str>) -> ApiResult<Option<String>> {
+    let v = opt_text(field, v, 20)?;
+    if let Some(p) = &v
+        && !p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be a phone number"),
+        ));
+    }
+    Ok(v)
+}
+
+fn contact_email(field: &str, v: Option<&str>) -> ApiResult<Option<String>> {
+    let v = opt_text(field, v, 200)?;
+    if let Some(e) = &v {
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !e.contains(' '));
+        if !ok {
+            return Err(ApiError::bad_input(
+                field,
+                format!("`{field}` must be an e-mail address"),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+#[derive(Clone, Default)]
+struct OrganizationChanges {
+    name: Option<String>,
+    kind: Option<entity::OrganizationKind>,
+    contact_name: Patch<String>,
+    contact_phone: Patch<String>,
+    contact_email: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> ApiResult<CreateOrganizationPayload> {
+        let key = idempotency_key(&input.idempotency_key)?;
+        let hash = input_hash(&input);
+        let fields = OrganizationFields {
+            name: text("name", &input.name, 200)?,
+            kind: input.kind.into(),
+            contact_name: opt_text("contactName", input.contact_name.as_deref(), 100)?,
+            contact_phone: contact_phone("contactPhone", input.contact_phone.as_deref())?,
+            contact_email: contact_email("contactEmail", input.contact_email.as_deref())?,
+        };
+        let fields = &fields;
+        let model = create_once::<organization::Entity, _, _>(
+            ctx,
+            "createOrganization",
+            key,
+            &hash,
+            move |w, id| async move { store::create(&w, id, fields.clone()).await },
+        )
+        .await?;
+        Ok(CreateOrganizationPayload {
+            organization: Organization(model),
+        })
+    }
+
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateOrganizationInput,
+        expected_version: Option<i32>,
+    ) -> ApiResult<UpdateOrganizationPayload> {
+        let id = id_of::<organization::Entity>(&id, "id")?;
+        let changes = OrganizationChanges {
+            name: required("name", input.name)?
+                .map(|n| text("name", &n, 200))
+                .transpose()?,
+            kind: required("kind", input.kind)?.map(Into::into),
+            contact_name: patch(input.contact_name, |v| {
+                opt_text("contactName", Some(&v), 100)
+            })?,
+            contact_phone: patch(input.contact_phone, |v| {
+                contact_phone("contactPhone", Some(&v))
+            })?,
+            contact_email: patch(input.contact_email, |v| {
+                contact_email("contactEmail", Some(&v))
+            })?,
+        };
+        let model = write(ctx, |w| {
+            let c = changes.clone();
+            async move {
+                store::update(&w, id, expected_version, move |f| {
+                    if let Some(n) = c.name {
+                        f.name = n;
+                    }
+                    if let Some(k) = c.kind {
+                        f.kind = k;
+                    }
+                    apply(&mut f.contact_name, c.contact_name);
+                    apply(&mut f.contact_phone, c.contact_phone);
+                    apply(&mut f.contact_email, c.contact_email);
+                })
+                .await
+            }
+        })
+        .await?;
+        Ok(UpdateOrganizationPayload {
+            organization: Organization(model),
+        })
+    }
+
+    async fn add_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMembershipInput,
+    ) -> ApiResult<AddMembershipPayload> {
+        let person = id_of::<person::Entity>(&input.person_id, "personId")?;
+        let org = id_of::<organization::Entity>(&input.organization_id, "organizationId")?;
+        let joined = input
+            .joined_on
+            .map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let role = input.role.into();
+        let model = write(ctx, move |w| async move {
+            store::add_membership(&w, person, org, role, joined).await
+        })
+        .await?;
+        Ok(AddMembershipPayload {
+            membership: Membership(model),
+        })
+    }
+
+    async fn remove_membership(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> ApiResult<RemoveMembershipPayload> {
+        let key = id_of::<membership::Entity>(&id, "id")?;
+        write(ctx, move |w| async move {
+            store::remove_membership(&w, key).await
+        })
+        .await?;
+        Ok(RemoveMembershipPayload {
+            deleted_id: global_id("Membership", key),
+        })
+    }
+
+    /// Makes a person responsible for a grid.
+    async fn assign_grid_worker(
+        &self,
+        ctx: &Context<'_>,
+        grid_id: ID,
+        person_id: ID,
+        role: GridWorkerRole,
+        #[graphql(desc = "Defaults to today (UTC).")] since: Option<Date>,
+    ) -> ApiResult<AssignGridWorkerPayload> {
+        let grid = id_of::<grid::Entity>(&grid_id, "gridId")?;
+        let person = id_of::<person::Entity>(&person_id, "personId")?;
+        let since = since.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let role = role.into();
+        let model = write(ctx, move |w| async move {
+            store::assign_worker(&w, grid, person, role, since).await
+        })
+        .await?;
+        Ok(AssignGridWorkerPayload {
+            grid_assignment: GridAssignment(model),
+        })
+    }
+
+    /// Ends a person's responsibility for a grid (NOT_FOUND when there is none).
+    async fn unassign_grid_worker(
+        &self,
+        ctx: &Context<'_>,
+        grid_id: ID,
+        person_id: ID,
+    ) -> ApiResult<UnassignGridWorkerPayload> {
+        let grid = id_of::<grid::Entity>(&grid_id, "gridId")?;
+        let person = id_of::<person::Entity>(&person_id, "personId")?;
+        let removed = write(ctx, move |w| async move {
+            store::unassign_worker(&w, grid, person).await
+        })
+        .await?;
+        Ok(UnassignGridWorkerPayload {
+            deleted_id: global_id("GridAssignment", removed),
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! Participation mutations: registration (one or a batch, idempotent) and the life cycle.
+
+use super::write;
+use crate::error::{ApiError, ApiResult};
+use crate::schema::input::opt_text;
+use crate::schema::participation::Participation;
+use crate::schema::relay::id_of;
+use crate::schema::scalars::ParticipationRole;
+use crate::store::participation::{self as store, MAX_BATCH, Registration};
+use crate::store::write::{idempotency_key, input_hash};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::{organization, participation, person, service};
+use serde::Serialize;
+
+#[derive(InputObject, Serialize, Clone)]
+pub struct RegisterParticipationInput {
+    pub service_id: ID,
+    pub person_id: ID,
+    /// The organisation registering the person (e.g. a volunteer organisation).
+    pub organization_id: Option<ID>,
+    #[graphql(default_with = "ParticipationRole::Volunteer")]
+    pub role: ParticipationRole,
+    /// The registering platform's own reference.
+    pub external_ref: Option<String>,
+    /// Makes retries safe: the same key with the same input returns the first result.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+impl RegisterParticipationInput {
+    fn validate(&self) -> ApiResult<Registration> {
+        Ok(Registration {
+            service_id: id_of::<service::Entity>(&self.service_id, "serviceId")?,
+            person_id: id_of::<person::Entity>(&self.person_id, "personId")?,
+            organization_id: self
+                .organization_id
+                .as_ref()
+                .map(|o| id_of::<organization::Entity>(o, "organizationId"))
+                .transpose()?,
+            role: self.role.into(),
+            external_ref: opt_text("externalRef", self.external_ref.as_deref(), 200)?,
+            idempotency_key: idempotency_key(&self.idempotency_key)?.map(str::to_owned),
+            input_hash: input_hash(self),
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RegisterParticipationPayload {
+    pub participation: Participation,
+}
+
+/// Why one item of a batch failed; `code` is an `extensions.code` value.
+#[derive(SimpleObject, Clone)]
+pub struct ItemError {
+    pub code: String,
+    pub message: String,
+    /// The input field at fault, when one is.
+    pub field: Option<String>,
+    /// Machine-readable detail, e.g. `SERVICE_FULL` or `IDEMPOTENCY_KEY_REUSED`.
+    pub reason: Option<String>,
+}
+
+impl From<&ApiError> for ItemError {
+    fn from(e: &ApiError) -> Self {
+        let (field, reason) = match e {
+            ApiError::BadUserInput { field, .. } => (field.clone(), None),
+            ApiError::NotFoundField { field, .. } => (Some(field.clone()), None),
+            ApiError::Conflict {
+                reason, details, ..
+            } => (
+                details
+                    .iter()
+                    .find(|(k, _)| k == "field")
+                    .and_then(|(_, v)| v.as_str().map(str::to_owned)),
+                reason.map(str::to_owned),
+            ),
+            _ => (None, None),
+        };
+        ItemError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            field,
+            reason,
+        }
+    }
+}
+
+/// The outcome of one item of `registerParticipations`.
+#[derive(SimpleObject)]
+pub struct RegisterParticipationResult {
+    /// Position of the item in `inputs`.
+    pub index: i32,
+    pub participation: Option<Participation>,
+    pub error: Option<ItemError>,
+}
+
+#[derive(SimpleObject)]
+pub struct RegisterParticipationsPayload {
+    /// One result per input, in input order.
+    pub results: Vec<RegisterParticipationResult>,
+    /// Items that succeeded (including idempotent replays).
+    pub succeeded: i32,
+    pub failed: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct CheckInPayload {
+    pub participation: Participation,
+}
+#[derive(SimpleObject)]
+pub struct CheckOutPayload {
+    pub participation: Participation,
+}
+#[derive(SimpleObject)]
+pub struct CancelParticipationPayload {
+    pub participation: Participation,
+}
+#[derive(SimpleObject)]
+pub struct MarkNoShowPayload {
+    pub participation: Participation,
+}
+
+fn micros(t: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    t.map(|t| t.trunc_subsecs(6))
+}
+
+#[derive(Default)]
+pub struct ParticipationMutation;
+
+#[Object]
+impl ParticipationMutation {
+    /// Registers a person for a PUBLISHED or IN_PROGRESS service, within its capacity.
+    async fn register_participation(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterParticipationInput,
+    ) -> ApiResult<RegisterParticipationPayload> {
+        let items = vec![Ok(input.validate()?)];
+        let items = &items;
+        let mut results = write(ctx, move |w| async move {
+            store::register_many(&w, items).await
+        })
+        .await?;
+        let model = results.pop().ok_or(ApiError::Internal)??;
+        Ok(RegisterParticipationPayload {
+            participation: Participation(model),
+        })
+    }
+
+    /// Registers up to 1,000 participations in one transaction. Each item succeeds or fails on
+    /// its own (`results[i].error`); the batch fails as a whole only when the database does.
+    async fn register_participations(
+        &self,
+        ctx: &Context<'_>,
+        inputs: Vec<RegisterParticipationInput>,
+    ) -> ApiResult<RegisterParticipationsPayload> {
+        if inputs.len() > MAX_BATCH {
+            return Err(ApiError::bad_input(
+                "inputs",
+                format!("`inputs` takes at most {MAX_BATCH} items"),
+            ));
+        }
+        let items: Vec<Result<Registration, ApiError>> =
+            inputs.iter().map(|i| i.validate()).collect();
+        let items = &items;
+        let outcomes = write(ctx, move |w| async move {
+            store::register_many(&w, items).await
+        })
+        .await?;
+        let mut results = Vec::with_capacity(outcomes.len());
+        let (mut succeeded, mut failed) = (0, 0);
+        for (index, outcome) in outcomes.into_iter().enumerate() {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            results.push(match outcome {
+                Ok(p) => {
+                    succeeded += 1;
+                    RegisterParticipationResult {
+                        index,
+                        participation: Some(Participation(p)),
+                        error: None,
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    RegisterParticipationResult {
+                        index,
+                        participation: None,
+                        error: Some(ItemError::from(&e)),
+                    }
+                }
+            });
+        }
+        Ok(RegisterParticipationsPayload {
+            results,
+            succeeded,
+            failed,
+        })
+    }
+
+    /// REGISTERED → CHECKED_IN, at `at` (default: now).
+    async fn check_in(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: Option<DateTime<Utc>>,
+        expected_version: Option<i32>,
+    ) -> ApiResult<CheckInPayload> {
+        let id = id_of::<participation::Entity>(&id, "id")?;
+        let at = micros(at);
+        let model = write(ctx, move |w| async move {
+            store::check_in(&w, id, at, expected_version).await
+        })
+        .await?;
+        Ok(CheckInPayload {
+            participation: Participation(model),
+        })
+    }
+
+    /// CHECKED_IN → COMPLETED, at `at` (default: now). `minutes` defaults to the time elapsed
+    /// since check-in and may not exceed it.
+    async fn check_out(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: Option<DateTime<Utc>>,
+        minutes: Option<i32>,
+        expected_version: Option<i32>,
+    ) -> ApiResult<CheckOutPayload> {
+        let id = id_of::<participation::Entity>(&id, "id")?;
+        let at = micros(at);
+        let model = write(ctx, move |w| async move {
+            store::check_out(&w, id, at, minutes, expected_version).await
+        })
+        .await?;
+        Ok(CheckOutPayload {
+            participation: Participation(model),
+        })
+    }
+
+    /// REGISTERED or CHECKED_IN → CANCELLED; frees the place. The reason goes to the audit trail.
+    async fn cancel_participation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+        expected_version: Option<i32>,
+    ) -> ApiResult<CancelParticipationPayload> {
+        let id = id_of::<participation::Entity>(&id, "id")?;
+        let reason = opt_text("reason", reason.as_deref(), 500)?;
+        let reason = &reason;
+        let model = write(ctx, move |w| async move {
+            store::cancel(&w, id, reason.clone(), expected_version).await
+        })
+        .await?;
+        Ok(CancelParticipationPayload {
+            participation: Participation(model),
+        })
+    }
+
+    /// REGISTERED → NO_SHOW.
+    async fn mark_no_show(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i32>,
+    ) -> ApiResult<MarkNoShowPayload> {
+        let id = id_of::<participation::Entity>(&id, "id")?;
+        let model = write(ctx, move |w| async move {
+            store::mark_no_show(&w, id, expected_version).await
+        })
+        .await?;
+        Ok(MarkNoShowPayload {
+            participation: Participation(model),
+        })
+    }
+}
