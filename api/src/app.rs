@@ -156,6 +156,7 @@ impl Application {
     /// Binds the listener (port 0 picks a free port) and builds the router over `db`.
     pub async fn build(db: DatabaseConnection, settings: ServeSettings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
+        tokio::spawn(purge_idempotency_keys(db.clone()));
         let state = AppState {
             schema: schema::build_schema(),
             db,
@@ -176,6 +177,23 @@ impl Application {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
+    }
+}
+
+/// How long idempotency keys are kept: a day's worth of retries, plus a margin.
+const KEEP_IDEMPOTENCY_KEYS: chrono::Duration = chrono::Duration::hours(48);
+
+/// Deletes expired idempotency keys once an hour. Every replica may do it: the delete is
+/// idempotent and cheap (indexed on `created_at`).
+async fn purge_idempotency_keys(db: DatabaseConnection) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match crate::store::write::purge_idempotency_keys(&db, KEEP_IDEMPOTENCY_KEYS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
     }
 }
 
