@@ -1,21 +1,21 @@
 //! The HTTP application: router, handlers and serving until a shutdown signal.
 
 use crate::config::ServeSettings;
+use crate::http;
 use crate::schema::{self, GridgovSchema};
 use crate::store::write::Actor;
-use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::{Extension, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
 /// Shared state of the HTTP handlers.
@@ -29,8 +29,13 @@ pub struct AppState {
 /// The router, shared by `gridgov serve` and the tests.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(state.settings.limits.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.settings.limits.request_timeout),
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -67,68 +72,12 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// GraphiQL for a browser that asks for a page without a query; otherwise a GraphQL request
-/// in the query string (`?query=…&variables=…`).
-async fn graphql_get(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let raw = raw.unwrap_or_default();
-    if raw.is_empty() && wants_html(&headers) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("gridgov")
-                .finish(),
-        )
-        .into_response();
-    }
-    match async_graphql::http::parse_query_string(&raw) {
-        Ok(request) => GraphQLResponse::from(state.execute(request, &id).await).into_response(),
-        Err(e) => {
-            let error =
-                async_graphql::ServerError::new(format!("invalid GraphQL request: {e}"), None);
-            let mut response = async_graphql::Response::from_errors(vec![error]);
-            for e in &mut response.errors {
-                schema::classify(e);
-            }
-            (StatusCode::BAD_REQUEST, GraphQLResponse::from(response)).into_response()
-        }
-    }
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    Extension(id): Extension<RequestId>,
-    request: GraphQLBatchRequest,
-) -> GraphQLResponse {
-    let response = match request.into_inner() {
-        BatchRequest::Single(request) => BatchResponse::Single(state.execute(request, &id).await),
-        BatchRequest::Batch(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(state.execute(request, &id).await);
-            }
-            BatchResponse::Batch(responses)
-        }
-    };
-    GraphQLResponse::from(response)
-}
-
 impl AppState {
-    async fn execute(
+    pub(crate) async fn execute(
         &self,
         request: async_graphql::Request,
         id: &RequestId,
+        _headers: &HeaderMap,
     ) -> async_graphql::Response {
         // Until credentials exist every caller is the same anonymous one.
         let actor = Actor {
@@ -158,7 +107,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await?;
         tokio::spawn(purge_idempotency_keys(db.clone()));
         let state = AppState {
-            schema: schema::build_schema(),
+            schema: schema::build_schema(&settings.limits),
             db,
             settings: Arc::new(settings),
         };

@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     use migration::{Migrator, MigratorTrait};
     match cli.command {
         Command::Schema => {
-            print!("{}", crate::schema::build_schema().sdl());
+            print!("{}", crate::schema::sdl());
         }
         Command::Migrate { action } => {
             let db = crate::db::connect(&cli.database).await?;

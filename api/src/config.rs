@@ -68,17 +68,74 @@ pub struct ServeSettings {
     /// Report the number of SQL statements a request ran in `extensions.sqlStatements`.
     #[arg(long, env = "GRIDGOV_DEBUG_EXTENSIONS")]
     pub debug_extensions: bool,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Deployment profile: `production` turns introspection and field suggestions off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Development,
+    Production,
+}
+
+/// What one client request may ask for. Every limit has a safe default.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Deployment profile.
+    #[arg(long, env = "GRIDGOV_PROFILE", value_enum, default_value_t = Profile::Development)]
+    pub profile: Profile,
+    /// Allow introspection (default: on in development, off in production).
+    #[arg(long, env = "GRIDGOV_INTROSPECTION")]
+    pub introspection: Option<bool>,
+    /// Deepest selection nesting of an operation.
+    #[arg(long, env = "GRIDGOV_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+    /// Highest complexity of an operation: each field costs 1 and a connection costs its page
+    /// size (`first`/`last`, default 20) times the cost of what it selects.
+    #[arg(long, env = "GRIDGOV_MAX_COMPLEXITY", default_value_t = 250_000)]
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    #[arg(long, env = "GRIDGOV_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "GRIDGOV_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: usize,
+    /// Deepest recursion of fragments and nested input values.
+    #[arg(long, env = "GRIDGOV_MAX_RECURSIVE_DEPTH", default_value_t = 32)]
+    pub max_recursive_depth: usize,
+    /// Most operations in one array-batched request.
+    #[arg(long, env = "GRIDGOV_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "GRIDGOV_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit: usize,
+    /// Seconds a request may take before it is answered with a timeout error.
+    #[arg(long, env = "GRIDGOV_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+impl Limits {
+    /// Whether introspection queries are allowed.
+    pub fn introspection(&self) -> bool {
+        self.introspection
+            .unwrap_or(self.profile == Profile::Development)
+    }
+}
+
+#[derive(Debug, clap::Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    serve: ServeSettings,
 }
 
 impl ServeSettings {
-    /// Settings for tests and embedding: listen on a free loopback port, nothing else.
-    pub fn ephemeral() -> Self {
-        ServeSettings {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            demo: false,
-            scale: 1,
-            skip_migrations: false,
-            debug_extensions: false,
-        }
+    /// Settings for tests and embedding: the defaults (and `GRIDGOV_*` variables), listening on
+    /// a free loopback port.
+    pub fn ephemeral() -> Result<Self, clap::Error> {
+        use clap::Parser;
+        let mut s = ServeOnly::try_parse_from(["gridgov"])?.serve;
+        s.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(s)
     }
 }

@@ -17,7 +17,7 @@ pub async fn start(database_url: &str, scale: u32) -> anyhow::Result<SocketAddr>
     let db = gridgov::db::connect(&settings).await?;
     Migrator::up(&db, None).await?;
     gridgov::seed::seed_demo(&db, scale, false).await?;
-    let mut serve = ServeSettings::ephemeral();
+    let mut serve = ServeSettings::ephemeral()?;
     serve.debug_extensions = true;
     let app = Application::build(db, serve).await?;
     let addr = app.local_addr()?;

@@ -121,6 +121,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The audit trail, oldest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -129,6 +129,7 @@ impl Grid {
     }
     /// Direct children.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -154,6 +155,7 @@ impl Grid {
     }
     /// Residents whose home is this grid (or, with `includeDescendants`, any grid below it).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn residents(
         &self,
         ctx: &Context<'_>,
@@ -184,6 +186,7 @@ impl Grid {
     }
     /// Services delivered in this grid (or, with `includeDescendants`, anywhere below it).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -309,6 +312,7 @@ impl GridQuery {
         }
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn grids(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@ pub mod audit;
 mod drive;
 pub mod grid;
 pub mod input;
+pub mod limits;
 pub mod mutation;
 pub mod organization;
 pub mod participation;
@@ -121,6 +122,7 @@ impl NodeQuery {
         load_node(RequestCtx::of(ctx)?, &kind, key, "id").await
     }
     /// Objects by global id, in the order given (null where missing); at most 100 ids.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::bad_input(
@@ -182,14 +184,36 @@ impl Default for participation::ParticipationQuery {
 
 pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
-/// Builds the schema (no data attached: each request brings its own context).
-pub fn build_schema() -> GridgovSchema {
+/// Builds the schema with the request limits of `limits` (no data attached: each request brings
+/// its own context).
+pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        mutation::MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(limits.max_recursive_depth)
+    .extension(limits::DocumentLimits {
+        max_aliases: limits.max_aliases,
+        max_root_fields: limits.max_root_fields,
+    });
+    if !limits.introspection() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema (limits do not change it).
+pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
         EmptySubscription,
     )
     .finish()
+    .sdl()
 }
 
 /// Gives every error a stable `extensions.code`, and hides the text of anything unexpected.

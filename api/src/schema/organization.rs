@@ -87,6 +87,7 @@ impl Organization {
     }
     /// Memberships of this organisation (each with its person).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -111,6 +112,7 @@ impl Organization {
     }
     /// Services this organisation organises.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -263,6 +265,7 @@ impl OrganizationQuery {
             .map(Organization))
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -174,6 +174,7 @@ impl ParticipationQuery {
             .map(Participation))
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,

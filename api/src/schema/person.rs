@@ -146,6 +146,7 @@ impl Person {
         Ok(rows.iter().cloned().map(Membership).collect())
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -195,6 +196,7 @@ impl PersonQuery {
             .map(Person))
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn people(
         &self,
         ctx: &Context<'_>,

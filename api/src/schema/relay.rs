@@ -44,6 +44,19 @@ pub fn id_of<E: Table>(id: &ID, field: &str) -> ApiResult<Uuid> {
     Ok(key)
 }
 
+/// Complexity of a connection field: its page size times the cost of what each node selects,
+/// plus the connection itself (GitHub's node-limit rule).
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .map_or(page::DEFAULT_PAGE_SIZE as usize, |n| {
+            usize::try_from(n).unwrap_or(0)
+        });
+    size.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
+
 /// A GraphQL object that wraps one row of a table.
 pub trait NodeObject: OutputType + Clone + Send + Sync + 'static {
     type Entity: Table;

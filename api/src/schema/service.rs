@@ -172,6 +172,7 @@ impl Service {
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -221,6 +222,7 @@ impl ServiceQuery {
             .map(Service))
     }
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,

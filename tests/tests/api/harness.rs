@@ -110,6 +110,14 @@ pub struct TestApp {
 impl TestApp {
     /// Starts gridgov over a fresh, migrated database; `None` when the backend is unavailable.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`spawn`](Self::spawn), with the server settings adjusted by `configure`.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> Option<TestApp> {
         let test_db = TestDb::create(backend).await?;
         let settings = DatabaseSettings {
             database_url: test_db.url.clone(),
@@ -118,8 +126,9 @@ impl TestApp {
         };
         let db = gridgov::db::connect(&settings).await.expect("connect");
         Migrator::up(&db, None).await.expect("migrate");
-        let mut serve = ServeSettings::ephemeral();
+        let mut serve = ServeSettings::ephemeral().expect("default settings");
         serve.debug_extensions = true;
+        configure(&mut serve);
         let app = Application::build(db.clone(), serve).await.expect("bind");
         let addr = app.local_addr().expect("addr");
         tokio::spawn(app.run_until_stopped());
@@ -170,20 +179,29 @@ impl TestApp {
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:expr) => {
+        $crate::db_test!($name, settings = |_s| {}, |$app| $body);
+    };
+    ($name:ident, settings = $configure:expr, |$app:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite)
-                    .await
-                    .expect("sqlite");
+                let $app = $crate::harness::TestApp::spawn_with(
+                    $crate::harness::Backend::Sqlite,
+                    $configure,
+                )
+                .await
+                .expect("sqlite");
                 $body.await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) =
-                    $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await
+                let Some($app) = $crate::harness::TestApp::spawn_with(
+                    $crate::harness::Backend::Postgres,
+                    $configure,
+                )
+                .await
                 else {
                     return;
                 };

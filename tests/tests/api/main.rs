@@ -6,6 +6,7 @@ mod harness;
 
 mod errors;
 mod fixture;
+mod hardening;
 mod migrations;
 mod mutations;
 mod nested;
