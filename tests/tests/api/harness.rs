@@ -108,12 +108,8 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts gridgov over a fresh, migrated database; `None` when the backend is unavailable.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, |_| {}).await
-    }
-
-    /// Like [`spawn`](Self::spawn), with the server settings adjusted by `configure`.
+    /// Starts gridgov over a fresh, migrated database, with the server settings adjusted by
+    /// `configure`; `None` when the backend is unavailable.
     pub async fn spawn_with(
         backend: Backend,
         configure: impl FnOnce(&mut ServeSettings),
