@@ -1,5 +1,6 @@
 //! The HTTP application: router, handlers and serving until a shutdown signal.
 
+use crate::auth;
 use crate::config::ServeSettings;
 use crate::http;
 use crate::schema::{self, GridgovSchema};
@@ -77,12 +78,30 @@ impl AppState {
         &self,
         request: async_graphql::Request,
         id: &RequestId,
-        _headers: &HeaderMap,
+        headers: &HeaderMap,
+        client: SocketAddr,
     ) -> async_graphql::Response {
-        // Until credentials exist every caller is the same anonymous one.
+        let caller = match auth::authenticate(
+            &self.db,
+            &self.settings.auth,
+            headers,
+            &client.ip().to_string(),
+        )
+        .await
+        {
+            Ok(caller) => caller,
+            Err(e) => {
+                let mut error = async_graphql::ServerError::new(e.to_string(), None);
+                let mut ext = async_graphql::ErrorExtensionValues::default();
+                e.fill_extensions(&mut ext);
+                error.extensions = Some(ext);
+                return async_graphql::Response::from_errors(vec![error]);
+            }
+        };
         let actor = Actor {
-            id: "anonymous".to_owned(),
+            id: caller.id.clone(),
             request_id: id.0.clone(),
+            caller: Arc::new(caller),
         };
         schema::execute(
             &self.schema,
@@ -123,9 +142,13 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 

@@ -70,6 +70,47 @@ pub struct ServeSettings {
     pub debug_extensions: bool,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub auth: AuthSettings,
+}
+
+/// How bearer tokens are checked. Secrets are never logged.
+#[derive(Clone, Args, Default)]
+pub struct AuthSettings {
+    /// Shared secret of HS256 JWTs.
+    #[arg(long, env = "GRIDGOV_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// PEM public key of RS256 JWTs (takes precedence over the HS256 secret).
+    #[arg(long, env = "GRIDGOV_JWT_RS256_PUBLIC_KEY", hide_env_values = true)]
+    pub jwt_rs256_public_key: Option<String>,
+    /// Required `iss` of JWTs.
+    #[arg(long, env = "GRIDGOV_JWT_ISSUER", default_value = "gridgov")]
+    pub jwt_issuer: String,
+    /// Required `aud` of JWTs.
+    #[arg(long, env = "GRIDGOV_JWT_AUDIENCE", default_value = "gridgov-api")]
+    pub jwt_audience: String,
+    /// Points a caller's bucket holds (the most one operation may cost).
+    #[arg(long, env = "GRIDGOV_RATE_LIMIT_POINTS", default_value_t = 100_000)]
+    pub rate_limit_points: u32,
+    /// Points restored per second.
+    #[arg(long, env = "GRIDGOV_RATE_LIMIT_RESTORE", default_value_t = 5_000)]
+    pub rate_limit_restore: u32,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "jwt_hs256_secret",
+                &self.jwt_hs256_secret.as_ref().map(|_| "<secret>"),
+            )
+            .field("jwt_rs256_public_key", &self.jwt_rs256_public_key.is_some())
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("rate_limit_points", &self.rate_limit_points)
+            .field("rate_limit_restore", &self.rate_limit_restore)
+            .finish()
+    }
 }
 
 /// Deployment profile: `production` turns introspection and field suggestions off by default.

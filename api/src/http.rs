@@ -14,9 +14,10 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, ErrorExtensionValues, Response as GqlResponse, ServerError};
 use axum::body::Bytes;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use std::net::SocketAddr;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -155,6 +156,7 @@ fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
 /// query string.
 pub async fn graphql_get(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -190,7 +192,7 @@ pub async fn graphql_get(
         );
     }
     single(
-        state.execute(request, &id, &headers).await,
+        state.execute(request, &id, &headers, client).await,
         response_type(&headers),
     )
 }
@@ -224,6 +226,7 @@ fn csrf_refused(headers: &HeaderMap) -> bool {
 
 pub async fn graphql_post(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
@@ -247,7 +250,9 @@ pub async fn graphql_post(
     };
     let media = response_type(&headers);
     match batch {
-        BatchRequest::Single(request) => single(state.execute(request, &id, &headers).await, media),
+        BatchRequest::Single(request) => {
+            single(state.execute(request, &id, &headers, client).await, media)
+        }
         BatchRequest::Batch(requests) => {
             let max = state.settings.limits.max_batch;
             if requests.len() > max {
@@ -262,7 +267,7 @@ pub async fn graphql_post(
             }
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.execute(request, &id, &headers).await);
+                responses.push(state.execute(request, &id, &headers, client).await);
             }
             json_response(StatusCode::OK, media, &responses)
         }

@@ -5,6 +5,8 @@
 //! registered its key: the number of statements depends on the shape of the query, never on
 //! timing or page sizes.
 
+use crate::auth::Caller;
+use crate::auth::scope::Scoped;
 use crate::error::ApiError;
 use crate::store::Table;
 use crate::store::page::{self, OrderSpec, Page, PageRequest};
@@ -21,6 +23,8 @@ use uuid::Uuid;
 /// The loader behind the request's `DataLoader`; implements `Loader` for every key type below.
 pub struct DbLoader {
     pub db: DatabaseConnection,
+    /// Rows the caller may not see are never loaded.
+    pub caller: Arc<Caller>,
 }
 
 /// Loads one row of `E` by id.
@@ -48,13 +52,14 @@ impl<E> Hash for ById<E> {
     }
 }
 
-impl<E: Table> Loader<ById<E>> for DbLoader {
+impl<E: Scoped> Loader<ById<E>> for DbLoader {
     type Value = E::Model;
     type Error = ApiError;
 
     async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, ApiError> {
         let rows = E::find()
             .filter(Expr::col((E::default(), E::id_col())).is_in(keys.iter().map(|k| k.0)))
+            .filter(E::visible(&self.caller))
             .all(&self.db)
             .await?;
         Ok(rows
@@ -247,7 +252,7 @@ impl<E: Table> Hash for ListBy<E> {
     }
 }
 
-impl<E: Table> Loader<ListBy<E>> for DbLoader {
+impl<E: Scoped> Loader<ListBy<E>> for DbLoader {
     type Value = Arc<Vec<E::Model>>;
     type Error = ApiError;
 
@@ -270,6 +275,7 @@ impl<E: Table> Loader<ListBy<E>> for DbLoader {
                 .collect();
             let rows = E::find()
                 .filter(Expr::col((E::default(), by)).is_in(ids.iter().copied()))
+                .filter(E::visible(&self.caller))
                 .order_by_asc(Expr::col((E::default(), E::id_col())))
                 .all(&self.db)
                 .await?;

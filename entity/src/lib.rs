@@ -3,6 +3,7 @@
 //! Every table has a UUID v7 primary key, `created_at`/`updated_at` in UTC and an integer
 //! `version` bumped on every write (optimistic concurrency).
 
+pub mod api_key;
 pub mod audit_log;
 pub mod enums;
 pub mod grid;
@@ -13,6 +14,7 @@ pub mod organization;
 pub mod participation;
 pub mod person;
 pub mod person_tag;
+pub mod pii_access_log;
 pub mod service;
 
 pub use enums::*;

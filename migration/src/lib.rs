@@ -11,6 +11,8 @@ mod m20261201_000005_service;
 mod m20261201_000006_participation;
 mod m20261201_000007_audit_log;
 mod m20261201_000008_idempotency_key;
+mod m20261201_000009_api_key;
+mod m20261201_000010_pii_access_log;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_participation::Migration),
             Box::new(m20261201_000007_audit_log::Migration),
             Box::new(m20261201_000008_idempotency_key::Migration),
+            Box::new(m20261201_000009_api_key::Migration),
+            Box::new(m20261201_000010_pii_access_log::Migration),
         ]
     }
 }

@@ -302,6 +302,9 @@ impl GridQuery {
             }
             (None, Some(code)) => Ok(grid::Entity::find()
                 .filter(grid::Column::Code.eq(code))
+                .filter(<grid::Entity as crate::auth::scope::Scoped>::visible(
+                    &rq.actor.caller,
+                ))
                 .one(&rq.db)
                 .await?
                 .map(Grid)),

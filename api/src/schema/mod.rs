@@ -257,7 +257,10 @@ pub async fn execute(
     let counter = Arc::new(AtomicU64::new(0));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
     let loader = DataLoader::new(
-        DbLoader { db: db.clone() },
+        DbLoader {
+            db: db.clone(),
+            caller: actor.caller.clone(),
+        },
         move |fut: BoxFuture<'static, ()>| {
             // The receiver lives until the request finishes, so sending cannot fail while a
             // resolver still waits for the batch.

@@ -1,6 +1,7 @@
 //! Relay building blocks shared by every type: opaque global ids and connections.
 
 use super::RequestCtx;
+use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ChildCount, ChildPage, ChildSpec};
 use crate::store::Table;
@@ -9,6 +10,7 @@ use async_graphql::{Context, ID, Object, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::BoxFuture;
+use sea_orm::QueryFilter;
 use sea_orm::sea_query::ColumnRef;
 use sea_orm::{EntityTrait, Select};
 use std::sync::Arc;
@@ -59,7 +61,7 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
 
 /// A GraphQL object that wraps one row of a table.
 pub trait NodeObject: OutputType + Clone + Send + Sync + 'static {
-    type Entity: Table;
+    type Entity: Scoped;
     fn from_model(m: <Self::Entity as EntityTrait>::Model) -> Self;
 }
 
@@ -142,6 +144,7 @@ impl<N: NodeObject> Connection<N> {
         order: OrderSpec<N::Entity>,
         page: PageRequest,
     ) -> ApiResult<Self> {
+        let select = select.filter(N::Entity::visible(&rq.actor.caller));
         let p = page::fetch_page(&rq.db, select.clone(), &order, &page).await?;
         let total: Counter = Arc::new(move |rq: &RequestCtx| {
             let (db, select) = (rq.db.clone(), select.clone());
@@ -159,6 +162,7 @@ impl<N: NodeObject> Connection<N> {
         order: OrderSpec<N::Entity>,
         page: PageRequest,
     ) -> ApiResult<Self> {
+        let select = select.filter(N::Entity::visible(&rq.actor.caller));
         let spec = ChildSpec::new(select, partition, order, page);
         let p = rq
             .loader

@@ -47,6 +47,7 @@ table!(
     service => "Service",
     participation => "Participation",
     audit_log => "AuditEntry",
+    pii_access_log => "PiiAccess",
 );
 
 /// The database handle shared by the request handlers.

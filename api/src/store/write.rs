@@ -8,6 +8,8 @@
 //! run it again, at most [`MAX_ATTEMPTS`] times.
 
 use super::Table;
+use crate::auth::Caller;
+use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{audit_log, idempotency_key};
@@ -29,8 +31,10 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// Who is writing and under which request, for the audit trail and idempotency scope.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The caller's stable identity (`Caller::id`).
     pub id: String,
     pub request_id: String,
+    pub caller: Arc<Caller>,
 }
 
 /// Now, at the precision both databases store (microseconds).
@@ -211,8 +215,10 @@ impl Writer {
     }
 
     /// Loads a row for update (locked on PostgreSQL until the transaction ends); NOT_FOUND if absent.
-    pub async fn lock<E: Table>(&self, id: Uuid) -> ApiResult<E::Model> {
-        let mut q = E::find().filter(Expr::col((E::default(), E::id_col())).eq(id));
+    pub async fn lock<E: Scoped>(&self, id: Uuid) -> ApiResult<E::Model> {
+        let mut q = E::find()
+            .filter(Expr::col((E::default(), E::id_col())).eq(id))
+            .filter(E::visible(&self.actor.caller));
         if self.backend == DbBackend::Postgres {
             q = q.lock_exclusive();
         }
@@ -223,9 +229,10 @@ impl Writer {
     }
 
     /// Looks up a row without locking; NOT_FOUND (naming `field`) if absent.
-    pub async fn get<E: Table>(&self, id: Uuid, field: &str) -> ApiResult<E::Model> {
+    pub async fn get<E: Scoped>(&self, id: Uuid, field: &str) -> ApiResult<E::Model> {
         E::find()
             .filter(Expr::col((E::default(), E::id_col())).eq(id))
+            .filter(E::visible(&self.actor.caller))
             .one(&self.txn)
             .await
             .map_err(db)?

@@ -102,6 +102,8 @@ impl Drop for TestDb {
 /// A running server over a migrated database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// An ADMIN key with `pii:read`, sent by [`gql`](Self::gql) and friends.
+    pub admin_key: String,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
     _db: TestDb,
@@ -128,9 +130,23 @@ impl TestApp {
         let app = Application::build(db.clone(), serve).await.expect("bind");
         let addr = app.local_addr().expect("addr");
         tokio::spawn(app.run_until_stopped());
+        let (_, admin_key) = gridgov::auth::apikey::create(
+            &db,
+            gridgov::auth::apikey::NewKey {
+                name: "test admin".into(),
+                role: gridgov::auth::Role::Admin,
+                grid_codes: vec![],
+                organization_id: None,
+                scopes: vec!["pii:read".into()],
+                expires_at: None,
+            },
+        )
+        .await
+        .expect("admin key");
         Some(TestApp {
             addr,
             db,
+            admin_key,
             http: reqwest::Client::new(),
             _db: test_db,
         })
@@ -142,13 +158,19 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON response.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        let resp = self
+        self.gql_as(Some(&self.admin_key), query, variables).await
+    }
+
+    /// POSTs a GraphQL request with `token` as bearer credential (none: PUBLIC).
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
             .http
             .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
         resp.json().await.expect("json body")
     }
 

@@ -8,8 +8,8 @@ mod person;
 mod service;
 
 use super::RequestCtx;
+use crate::auth::scope::Scoped;
 use crate::error::ApiResult;
-use crate::store::Table;
 use crate::store::write::{self, Writer};
 use async_graphql::{Context, MergedObject};
 use std::future::Future;
@@ -45,7 +45,7 @@ async fn create_once<E, F, Fut>(
     create: F,
 ) -> ApiResult<E::Model>
 where
-    E: Table,
+    E: Scoped,
     F: Fn(Arc<Writer>, Uuid) -> Fut,
     Fut: Future<Output = ApiResult<E::Model>>,
 {

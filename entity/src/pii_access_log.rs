@@ -1,0 +1,23 @@
+//! One unmasked read of a person's personal data: who, whose, which fields, when, in which request.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pii_access_log")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub actor: String,
+    pub person_id: Uuid,
+    /// Comma-separated field names, e.g. `idNumber,phone`.
+    pub fields: String,
+    pub request_id: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
