@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (GraphQL at /graphql, GraphiQL in a browser, /healthz).
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Apply or inspect schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -35,6 +35,40 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Manage API keys of partner systems.
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyAction {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        /// A name for the key, e.g. the partner's system.
+        #[arg(long)]
+        name: String,
+        /// ADMIN, GRID_MANAGER, VOLUNTEER_ORG, AGENCY or PUBLIC.
+        #[arg(long)]
+        role: String,
+        /// Code of a grid whose subtree the key reaches (repeatable).
+        #[arg(long = "grid")]
+        grids: Vec<String>,
+        /// Organisation of a VOLUNTEER_ORG key (global id or UUID).
+        #[arg(long)]
+        organization: Option<String>,
+        /// Scope such as `pii:read` (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Last day the key is valid (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        expires: Option<chrono::NaiveDate>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: uuid::Uuid },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -78,7 +112,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = crate::seed::seed_demo(&db, scale, true).await?;
             println!("{summary:?}");
         }
+        Command::Apikey { action } => {
+            let db = crate::db::connect(&cli.database).await?;
+            Migrator::up(&db, None).await?;
+            apikey(&db, action).await?;
+        }
         Command::Serve(settings) => {
+            let settings = *settings;
             let db = crate::db::connect(&cli.database).await?;
             if !settings.skip_migrations {
                 Migrator::up(&db, None).await?;
@@ -91,6 +131,87 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = app.local_addr()?;
             tracing::info!(%addr, "gridgov listening; GraphiQL at http://{addr}/graphql");
             app.run_until_stopped().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn apikey(db: &sea_orm::DatabaseConnection, action: ApikeyAction) -> anyhow::Result<()> {
+    use crate::auth::{Role, apikey};
+    match action {
+        ApikeyAction::Create {
+            name,
+            role,
+            grids,
+            organization,
+            scopes,
+            expires,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let organization_id = match organization {
+                None => None,
+                Some(o) => Some(match uuid::Uuid::parse_str(&o) {
+                    Ok(u) => u,
+                    Err(_) => {
+                        crate::schema::relay::decode_global_id(&o, "organization")
+                            .map_err(|_| {
+                                anyhow::anyhow!(
+                                    "--organization must be a UUID or an Organization id"
+                                )
+                            })?
+                            .1
+                    }
+                }),
+            };
+            if role == Role::GridManager && grids.is_empty() {
+                anyhow::bail!("a GRID_MANAGER key needs at least one --grid");
+            }
+            if role == Role::VolunteerOrg && organization_id.is_none() {
+                anyhow::bail!("a VOLUNTEER_ORG key needs --organization");
+            }
+            crate::auth::grid_scopes(db, &grids)
+                .await
+                .map_err(|_| anyhow::anyhow!("unknown grid code in --grid"))?;
+            let expires_at = expires
+                .and_then(|d| d.succ_opt())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc());
+            let (model, key) = apikey::create(
+                db,
+                apikey::NewKey {
+                    name,
+                    role,
+                    grid_codes: grids,
+                    organization_id,
+                    scopes,
+                    expires_at,
+                },
+            )
+            .await?;
+            println!("id:  {}", model.id);
+            println!("key: {key}");
+            eprintln!("Store the key now: it is not shown again and only its hash is kept.");
+        }
+        ApikeyAction::List => {
+            println!("id\tname\trole\tgrids\tscopes\texpires\trevoked");
+            for k in apikey::list(db).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.name,
+                    k.role,
+                    k.grid_codes,
+                    k.scopes,
+                    k.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    k.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                );
+            }
+        }
+        ApikeyAction::Revoke { id } => {
+            if !apikey::revoke(db, id).await? {
+                anyhow::bail!("no API key {id}");
+            }
+            println!("revoked {id}");
         }
     }
     Ok(())

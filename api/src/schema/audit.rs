@@ -139,3 +139,98 @@ impl AuditQuery {
         Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
     }
 }
+
+/// One unmasked read of a person's personal data.
+#[derive(Clone)]
+pub struct PiiAccess(pub entity::pii_access_log::Model);
+
+impl NodeObject for PiiAccess {
+    type Entity = entity::pii_access_log::Entity;
+    fn from_model(m: entity::pii_access_log::Model) -> Self {
+        PiiAccess(m)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PiiAccessOrderField {
+    CreatedAt,
+}
+order_field!(PiiAccessOrderField, entity::pii_access_log::Entity, default = (CreatedAt, Asc), {
+    CreatedAt => (entity::pii_access_log::Column::CreatedAt, "CREATED_AT"),
+});
+
+/// Filter of the PII access log; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct PiiAccessFilter {
+    /// Reads of this person's data.
+    pub person_id: Option<ID>,
+    /// Reads by this caller (as in `AuditEntry.actor`).
+    pub actor: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[Object]
+impl PiiAccess {
+    pub async fn id(&self) -> ID {
+        global_id("PiiAccess", self.0.id)
+    }
+    /// Who read the data.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// Whose data was read.
+    async fn person_id(&self) -> ID {
+        global_id("Person", self.0.person_id)
+    }
+    /// Which fields were shown unmasked.
+    async fn fields(&self) -> Vec<&str> {
+        self.0.fields.split(',').collect()
+    }
+    async fn request_id(&self) -> &str {
+        &self.0.request_id
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct PiiAccessQuery;
+
+#[Object]
+impl PiiAccessQuery {
+    /// Every unmasked read of personal data (ADMIN only; empty for others).
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    async fn pii_access_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PiiAccessFilter>,
+        order_by: Option<Order<PiiAccessOrderField>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<PiiAccess>> {
+        use entity::pii_access_log as log;
+        let page = PageRequest::new(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut select = log::Entity::find();
+        if let Some(p) = &f.person_id {
+            select = select.filter(log::Column::PersonId.eq(super::relay::id_of::<
+                entity::person::Entity,
+            >(p, "filter.personId")?));
+        }
+        if let Some(a) = f.actor {
+            select = select.filter(log::Column::Actor.eq(a));
+        }
+        if let Some(t) = f.from {
+            select = select.filter(log::Column::CreatedAt.gte(t));
+        }
+        if let Some(t) = f.to {
+            select = select.filter(log::Column::CreatedAt.lt(t));
+        }
+        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+    }
+}

@@ -48,9 +48,19 @@ pub struct RequestCtx {
     pub loader: Arc<DataLoader<DbLoader>>,
     /// Who is calling, for the audit trail and the scope of idempotency keys.
     pub actor: Actor,
+    /// Unmasked personal-data reads of this request, written to the access log when it ends.
+    pii_reads: Arc<std::sync::Mutex<Vec<(Uuid, &'static str)>>>,
 }
 
 impl RequestCtx {
+    /// Notes that `field` of `person` was shown unmasked.
+    pub fn record_pii_read(&self, person: Uuid, field: &'static str) {
+        match self.pii_reads.lock() {
+            Ok(mut reads) => reads.push((person, field)),
+            Err(poisoned) => poisoned.into_inner().push((person, field)),
+        }
+    }
+
     pub fn of<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestCtx> {
         ctx.data::<RequestCtx>()
             .map_err(|_| ApiError::internal("request context missing"))
@@ -69,6 +79,7 @@ pub enum Node {
     Service(Service),
     Participation(Participation),
     AuditEntry(audit::AuditEntry),
+    PiiAccess(audit::PiiAccess),
 }
 
 async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiResult<Option<Node>> {
@@ -102,6 +113,14 @@ async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiRes
             .load_one(ById::<part_e::Entity>::new(id))
             .await?
             .map(|m| Node::Participation(Participation(m))),
+        "AuditEntry" => l
+            .load_one(ById::<entity::audit_log::Entity>::new(id))
+            .await?
+            .map(|m| Node::AuditEntry(audit::AuditEntry(m))),
+        "PiiAccess" => l
+            .load_one(ById::<entity::pii_access_log::Entity>::new(id))
+            .await?
+            .map(|m| Node::PiiAccess(audit::PiiAccess(m))),
         _ => {
             return Err(ApiError::bad_input(
                 field,
@@ -154,6 +173,7 @@ pub struct QueryRoot(
     service::ServiceQuery,
     participation::ParticipationQuery,
     audit::AuditQuery,
+    audit::PiiAccessQuery,
 );
 
 impl Default for grid::GridQuery {
@@ -241,6 +261,48 @@ pub fn classify(e: &mut ServerError) {
     }
 }
 
+/// Writes one access-log row per person whose personal data the request showed unmasked.
+async fn log_pii_reads(
+    db: &DatabaseConnection,
+    actor: &str,
+    request_id: &str,
+    reads: Vec<(Uuid, &'static str)>,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    let mut by_person: std::collections::BTreeMap<Uuid, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for (person, field) in reads {
+        by_person.entry(person).or_default().insert(field);
+    }
+    if by_person.is_empty() {
+        return Ok(());
+    }
+    let now = crate::store::write::now();
+    let rows: Vec<_> = by_person
+        .into_iter()
+        .map(|(person_id, fields)| {
+            entity::pii_access_log::Model {
+                id: Uuid::now_v7(),
+                actor: actor.to_owned(),
+                person_id,
+                fields: fields.into_iter().collect::<Vec<_>>().join(","),
+                request_id: request_id.to_owned(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            }
+            .into_active_model()
+            .reset_all()
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        entity::pii_access_log::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Executes one GraphQL request with its own DataLoader and statement counter.
 ///
 /// The DataLoader's batch futures run inside this future rather than on other tasks (see
@@ -268,13 +330,28 @@ pub async fn execute(
         },
     )
     .delay(Duration::ZERO);
+    let pii_reads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (actor_id, request_id) = (actor.id.clone(), actor.request_id.clone());
     let request = request.data(RequestCtx {
         db: db.clone(),
         loader: Arc::new(loader),
         actor,
+        pii_reads: pii_reads.clone(),
     });
     let run = drive::Driven::new(schema.execute(request), rx);
     let mut response = STATEMENTS.scope(counter.clone(), run).await;
+    let reads = std::mem::take(&mut *pii_reads.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Err(e) = log_pii_reads(db, &actor_id, &request_id, reads).await {
+        // Personal data whose disclosure cannot be recorded is not disclosed.
+        tracing::error!(error = %e, "writing the PII access log failed; response withheld");
+        response = Response::from_errors(vec![ServerError::new("internal error", None)]);
+        if let Some(ext) = response.errors.first_mut().map(|e| {
+            e.extensions
+                .get_or_insert_with(ErrorExtensionValues::default)
+        }) {
+            ext.set("code", ApiError::Internal.code());
+        }
+    }
     for e in &mut response.errors {
         classify(e);
     }

@@ -6,10 +6,12 @@ use super::organization::Membership;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
 use super::scalars::{Date, Gender, Order, PersonTag, order_field, order_spec, search_text};
+use crate::auth::Role;
 use crate::error::ApiResult;
 use crate::loaders::{ById, ListBy};
 use crate::store::filters;
 use crate::store::page::PageRequest;
+use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{grid, membership, organization, participation, person, person_tag};
@@ -91,25 +93,61 @@ impl Person {
     pub async fn id(&self) -> ID {
         global_id("Person", self.0.id)
     }
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Null for de-identified callers (AGENCY).
+    async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        Ok(identified(ctx)?.then_some(self.0.name.as_str()))
     }
     async fn gender(&self) -> Option<Gender> {
         self.0.gender.map(Into::into)
     }
-    async fn birth_date(&self) -> Option<Date> {
-        self.0.birth_date.map(Date)
+    /// Null for de-identified callers (AGENCY), who get `ageBand`.
+    async fn birth_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        Ok(self
+            .0
+            .birth_date
+            .filter(|_| identified(ctx).unwrap_or(false))
+            .map(Date))
     }
-    /// Mainland mobile number.
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+    /// Age band (`0-17`, `18-34`, `35-59`, `60-79`, `80+`) today, from the birth date.
+    async fn age_band(&self) -> Option<&'static str> {
+        let born = self.0.birth_date?;
+        let age = chrono::Utc::now().date_naive().years_since(born)?;
+        Some(match age {
+            0..=17 => "0-17",
+            18..=34 => "18-34",
+            35..=59 => "35-59",
+            60..=79 => "60-79",
+            _ => "80+",
+        })
     }
-    /// 18-character resident ID number.
-    async fn id_number(&self) -> Option<&str> {
-        self.0.id_number.as_deref()
+    /// Mainland mobile number; masked (`138****5678`) unless the caller has `pii:read` and the
+    /// person is in its grid scope (then the read is written to the PII access log).
+    async fn phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        personal(
+            ctx,
+            self.0.id,
+            "phone",
+            self.0.phone.as_deref(),
+            validate::mask_phone,
+        )
     }
-    async fn address(&self) -> Option<&str> {
-        self.0.address.as_deref()
+    /// 18-character resident ID number; masked (`370685********1234`) like `phone`.
+    async fn id_number(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        personal(
+            ctx,
+            self.0.id,
+            "idNumber",
+            self.0.id_number.as_deref(),
+            validate::mask_id_number,
+        )
+    }
+    /// Null for de-identified callers (AGENCY).
+    async fn address(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        Ok(self
+            .0
+            .address
+            .as_deref()
+            .filter(|_| identified(ctx).unwrap_or(false)))
     }
     /// Home grid.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
@@ -181,6 +219,32 @@ impl Person {
     async fn version(&self) -> i32 {
         self.0.version
     }
+}
+
+/// Whether the caller may see who a person is (everyone who sees people but AGENCY).
+fn identified(ctx: &Context<'_>) -> ApiResult<bool> {
+    Ok(RequestCtx::of(ctx)?.actor.caller.role != Role::Agency)
+}
+
+/// A personal-data field: null for AGENCY, masked without `pii:read`, and otherwise shown and
+/// recorded in the PII access log.
+fn personal(
+    ctx: &Context<'_>,
+    person: uuid::Uuid,
+    field: &'static str,
+    value: Option<&str>,
+    mask: fn(&str) -> String,
+) -> ApiResult<Option<String>> {
+    let rq = RequestCtx::of(ctx)?;
+    let Some(value) = value else { return Ok(None) };
+    if rq.actor.caller.role == Role::Agency {
+        return Ok(None);
+    }
+    if !rq.actor.caller.reads_pii() {
+        return Ok(Some(mask(value)));
+    }
+    rq.record_pii_read(person, field);
+    Ok(Some(value.to_owned()))
 }
 
 pub struct PersonQuery;

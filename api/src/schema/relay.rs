@@ -90,7 +90,8 @@ pub struct Edge<N> {
         name = "ParticipationEdge",
         params(super::participation::Participation)
     ),
-    concrete(name = "AuditEntryEdge", params(super::audit::AuditEntry))
+    concrete(name = "AuditEntryEdge", params(super::audit::AuditEntry)),
+    concrete(name = "PiiAccessEdge", params(super::audit::PiiAccess))
 )]
 impl<N: NodeObject> Edge<N> {
     async fn node(&self) -> &N {
@@ -199,7 +200,8 @@ impl<N: NodeObject> Connection<N> {
         name = "ParticipationConnection",
         params(super::participation::Participation)
     ),
-    concrete(name = "AuditEntryConnection", params(super::audit::AuditEntry))
+    concrete(name = "AuditEntryConnection", params(super::audit::AuditEntry)),
+    concrete(name = "PiiAccessConnection", params(super::audit::PiiAccess))
 )]
 impl<N: NodeObject> Connection<N>
 where

@@ -61,7 +61,8 @@ pub trait OrderField: InputType + Copy + Send + Sync {
         name = "ParticipationOrder",
         params(super::participation::ParticipationOrderField)
     ),
-    concrete(name = "AuditEntryOrder", params(super::audit::AuditEntryOrderField))
+    concrete(name = "AuditEntryOrder", params(super::audit::AuditEntryOrderField)),
+    concrete(name = "PiiAccessOrder", params(super::audit::PiiAccessOrderField))
 )]
 pub struct Order<F: OrderField> {
     pub field: F,

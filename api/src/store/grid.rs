@@ -87,7 +87,18 @@ async fn parent(w: &Writer, id: Option<Uuid>) -> ApiResult<Option<grid::Model>> 
     }
 }
 
+/// A GRID_MANAGER works below its grids: it cannot make a grid a root.
+fn check_root(w: &Writer, parent_id: Option<Uuid>) -> ApiResult<()> {
+    if parent_id.is_none() && w.actor.caller.role == crate::auth::Role::GridManager {
+        return Err(ApiError::Forbidden(
+            "a GRID_MANAGER cannot create or move a root grid".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create(w: &Writer, new: NewGrid, id: Uuid) -> ApiResult<grid::Model> {
+    check_root(w, new.parent_id)?;
     let parent = parent(w, new.parent_id).await?;
     check_level(new.level, parent.as_ref())?;
     ensure_code_free(w, &new.code, None).await?;
@@ -135,6 +146,9 @@ pub async fn update(
     }
     if let Some(parent_id) = changes.parent_id {
         next.parent_id = parent_id;
+    }
+    if next.parent_id != current.parent_id {
+        check_root(w, next.parent_id)?;
     }
     let new_parent = parent(w, next.parent_id).await?;
     if let Some(p) = &new_parent

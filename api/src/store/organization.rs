@@ -205,6 +205,12 @@ pub async fn assign_worker(
 }
 
 pub async fn unassign_worker(w: &Writer, grid_id: Uuid, person_id: Uuid) -> ApiResult<Uuid> {
+    w.lock::<grid::Entity>(grid_id)
+        .await
+        .map_err(|_| ApiError::NotFoundField {
+            what: "Grid".into(),
+            field: "gridId".into(),
+        })?;
     let current = grid_assignment::Entity::find()
         .filter(grid_assignment::Column::GridId.eq(grid_id))
         .filter(grid_assignment::Column::PersonId.eq(person_id))

@@ -7,6 +7,7 @@
 //! audit entries are each written with one multi-row insert.
 
 use super::write::{Writer, check_version, db, snapshot};
+use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -77,8 +78,10 @@ pub async fn register_many(
 
     // The services, locked in id order (so concurrent batches cannot deadlock) until commit:
     // places are counted and taken under the lock.
+    let caller = &w.actor.caller;
     let mut q = service::Entity::find()
         .filter(service::Column::Id.is_in(service_ids.iter().copied()))
+        .filter(service::Entity::visible(caller))
         .order_by_asc(service::Column::Id);
     if w.backend == DbBackend::Postgres {
         q = q.lock_exclusive();
@@ -128,6 +131,7 @@ pub async fn register_many(
             .select_only()
             .column(person::Column::Id)
             .filter(person::Column::Id.is_in(person_ids.iter().copied()))
+            .filter(person::Entity::visible(caller))
             .into_tuple::<Uuid>()
             .all(&w.txn)
             .await
@@ -142,6 +146,7 @@ pub async fn register_many(
             .select_only()
             .column(organization::Column::Id)
             .filter(organization::Column::Id.is_in(org_ids.iter().copied()))
+            .filter(organization::Entity::visible(caller))
             .into_tuple::<Uuid>()
             .all(&w.txn)
             .await

@@ -115,6 +115,7 @@ impl GridMutation {
         ctx: &Context<'_>,
         input: CreateGridInput,
     ) -> ApiResult<CreateGridPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
         let hash = input_hash(&input);
         let new = || -> ApiResult<NewGrid> {
@@ -156,6 +157,7 @@ impl GridMutation {
         input: UpdateGridInput,
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateGridPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let id = id_of::<grid::Entity>(&id, "id")?;
         let changes = GridChanges {
             code: required("code", input.code)?
@@ -185,6 +187,7 @@ impl GridMutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> ApiResult<DeleteGridPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = id_of::<grid::Entity>(&id, "id")?;
         write(ctx, move |w| async move {
             store::delete(&w, key, expected_version).await

@@ -9,6 +9,7 @@ mod service;
 
 use super::RequestCtx;
 use crate::auth::scope::Scoped;
+use crate::auth::{Caller, Role};
 use crate::error::ApiResult;
 use crate::store::write::{self, Writer};
 use async_graphql::{Context, MergedObject};
@@ -24,6 +25,17 @@ pub struct MutationRoot(
     service::ServiceMutation,
     participation::ParticipationMutation,
 );
+
+/// Roles that may manage grids, people, services and grid workers (within their subtrees).
+const MANAGERS: &[Role] = &[Role::Admin, Role::GridManager];
+/// Roles that may manage organisations and memberships.
+const ADMIN: &[Role] = &[Role::Admin];
+/// Roles that may register participations and record attendance.
+const PARTICIPATION_WRITERS: &[Role] = &[Role::Admin, Role::GridManager, Role::VolunteerOrg];
+
+fn caller<'a>(ctx: &Context<'a>) -> ApiResult<&'a Caller> {
+    Ok(&RequestCtx::of(ctx)?.actor.caller)
+}
 
 /// Runs `f` as the request's one write transaction.
 async fn write<T, F, Fut>(ctx: &Context<'_>, f: F) -> ApiResult<T>

@@ -111,6 +111,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: CreateOrganizationInput,
     ) -> ApiResult<CreateOrganizationPayload> {
+        super::caller(ctx)?.require_write(super::ADMIN)?;
         let key = idempotency_key(&input.idempotency_key)?;
         let hash = input_hash(&input);
         let fields = OrganizationFields {
@@ -141,6 +142,7 @@ impl OrganizationMutation {
         input: UpdateOrganizationInput,
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateOrganizationPayload> {
+        super::caller(ctx)?.require_write(super::ADMIN)?;
         let id = id_of::<organization::Entity>(&id, "id")?;
         let changes = OrganizationChanges {
             name: required("name", input.name)?
@@ -185,6 +187,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: AddMembershipInput,
     ) -> ApiResult<AddMembershipPayload> {
+        super::caller(ctx)?.require_write(super::ADMIN)?;
         let person = id_of::<person::Entity>(&input.person_id, "personId")?;
         let org = id_of::<organization::Entity>(&input.organization_id, "organizationId")?;
         let joined = input
@@ -205,6 +208,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> ApiResult<RemoveMembershipPayload> {
+        super::caller(ctx)?.require_write(super::ADMIN)?;
         let key = id_of::<membership::Entity>(&id, "id")?;
         write(ctx, move |w| async move {
             store::remove_membership(&w, key).await
@@ -224,6 +228,7 @@ impl OrganizationMutation {
         role: GridWorkerRole,
         #[graphql(desc = "Defaults to today (UTC).")] since: Option<Date>,
     ) -> ApiResult<AssignGridWorkerPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let grid = id_of::<grid::Entity>(&grid_id, "gridId")?;
         let person = id_of::<person::Entity>(&person_id, "personId")?;
         let since = since.map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
@@ -244,6 +249,7 @@ impl OrganizationMutation {
         grid_id: ID,
         person_id: ID,
     ) -> ApiResult<UnassignGridWorkerPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let grid = id_of::<grid::Entity>(&grid_id, "gridId")?;
         let person = id_of::<person::Entity>(&person_id, "personId")?;
         let removed = write(ctx, move |w| async move {

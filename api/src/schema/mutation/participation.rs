@@ -1,6 +1,7 @@
 //! Participation mutations: registration (one or a batch, idempotent) and the life cycle.
 
 use super::write;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::schema::input::opt_text;
 use crate::schema::participation::Participation;
@@ -29,15 +30,28 @@ pub struct RegisterParticipationInput {
 }
 
 impl RegisterParticipationInput {
-    fn validate(&self) -> ApiResult<Registration> {
+    /// Validates the input; a VOLUNTEER_ORG registers for its own organisation only.
+    fn validate(&self, caller: &Caller) -> ApiResult<Registration> {
+        let mut organization_id = self
+            .organization_id
+            .as_ref()
+            .map(|o| id_of::<organization::Entity>(o, "organizationId"))
+            .transpose()?;
+        if caller.role == Role::VolunteerOrg {
+            match (organization_id, caller.organization_id) {
+                (None, own) => organization_id = own,
+                (Some(given), Some(own)) if given == own => {}
+                _ => {
+                    return Err(ApiError::Forbidden(
+                        "a volunteer organisation registers participations for itself only (organizationId)".into(),
+                    ));
+                }
+            }
+        }
         Ok(Registration {
             service_id: id_of::<service::Entity>(&self.service_id, "serviceId")?,
             person_id: id_of::<person::Entity>(&self.person_id, "personId")?,
-            organization_id: self
-                .organization_id
-                .as_ref()
-                .map(|o| id_of::<organization::Entity>(o, "organizationId"))
-                .transpose()?,
+            organization_id,
             role: self.role.into(),
             external_ref: opt_text("externalRef", self.external_ref.as_deref(), 200)?,
             idempotency_key: idempotency_key(&self.idempotency_key)?.map(str::to_owned),
@@ -137,7 +151,8 @@ impl ParticipationMutation {
         ctx: &Context<'_>,
         input: RegisterParticipationInput,
     ) -> ApiResult<RegisterParticipationPayload> {
-        let items = vec![Ok(input.validate()?)];
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
+        let items = vec![Ok(input.validate(super::caller(ctx)?)?)];
         let items = &items;
         let mut results = write(ctx, move |w| async move {
             store::register_many(&w, items).await
@@ -156,14 +171,17 @@ impl ParticipationMutation {
         ctx: &Context<'_>,
         inputs: Vec<RegisterParticipationInput>,
     ) -> ApiResult<RegisterParticipationsPayload> {
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         if inputs.len() > MAX_BATCH {
             return Err(ApiError::bad_input(
                 "inputs",
                 format!("`inputs` takes at most {MAX_BATCH} items"),
             ));
         }
-        let items: Vec<Result<Registration, ApiError>> =
-            inputs.iter().map(|i| i.validate()).collect();
+        let items: Vec<Result<Registration, ApiError>> = {
+            let caller = super::caller(ctx)?;
+            inputs.iter().map(|i| i.validate(caller)).collect()
+        };
         let items = &items;
         let outcomes = write(ctx, move |w| async move {
             store::register_many(&w, items).await
@@ -207,6 +225,7 @@ impl ParticipationMutation {
         at: Option<DateTime<Utc>>,
         expected_version: Option<i32>,
     ) -> ApiResult<CheckInPayload> {
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
         let at = micros(at);
         let model = write(ctx, move |w| async move {
@@ -228,6 +247,7 @@ impl ParticipationMutation {
         minutes: Option<i32>,
         expected_version: Option<i32>,
     ) -> ApiResult<CheckOutPayload> {
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
         let at = micros(at);
         let model = write(ctx, move |w| async move {
@@ -247,6 +267,7 @@ impl ParticipationMutation {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> ApiResult<CancelParticipationPayload> {
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
         let reason = opt_text("reason", reason.as_deref(), 500)?;
         let reason = &reason;
@@ -266,6 +287,7 @@ impl ParticipationMutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> ApiResult<MarkNoShowPayload> {
+        super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
         let model = write(ctx, move |w| async move {
             store::mark_no_show(&w, id, expected_version).await

@@ -106,6 +106,7 @@ impl PersonMutation {
         ctx: &Context<'_>,
         input: CreatePersonInput,
     ) -> ApiResult<CreatePersonPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
         let hash = input_hash(&input);
         let fields = PersonFields {
@@ -146,6 +147,7 @@ impl PersonMutation {
         input: UpdatePersonInput,
         expected_version: Option<i32>,
     ) -> ApiResult<UpdatePersonPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let id = id_of::<person::Entity>(&id, "id")?;
         let changes = PersonChanges {
             name: required("name", input.name)?
@@ -178,6 +180,7 @@ impl PersonMutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> ApiResult<DeletePersonPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = id_of::<person::Entity>(&id, "id")?;
         write(ctx, move |w| async move {
             store::delete(&w, key, expected_version).await
@@ -196,6 +199,7 @@ impl PersonMutation {
         tags: Vec<PersonTag>,
         expected_version: Option<i32>,
     ) -> ApiResult<SetPersonTagsPayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let id = id_of::<person::Entity>(&person_id, "personId")?;
         let tags: Vec<entity::PersonTagKind> = tags.into_iter().map(Into::into).collect();
         let tags = &tags;

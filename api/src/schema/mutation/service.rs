@@ -113,6 +113,7 @@ impl ServiceMutation {
         ctx: &Context<'_>,
         input: CreateServiceInput,
     ) -> ApiResult<CreateServicePayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
         let hash = input_hash(&input);
         let fields = ServiceFields {
@@ -147,6 +148,7 @@ impl ServiceMutation {
         input: UpdateServiceInput,
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateServicePayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let id = id_of::<service::Entity>(&id, "id")?;
         let changes = ServiceChanges {
             grid_id: required("gridId", input.grid_id)?
@@ -187,6 +189,7 @@ impl ServiceMutation {
         to: ServiceStatus,
         expected_version: Option<i32>,
     ) -> ApiResult<TransitionServicePayload> {
+        super::caller(ctx)?.require_write(super::MANAGERS)?;
         let id = id_of::<service::Entity>(&id, "id")?;
         let to = to.into();
         let model = write(ctx, move |w| async move {
