@@ -25,6 +25,7 @@ pub struct AppState {
     pub schema: GridgovSchema,
     pub db: DatabaseConnection,
     pub settings: Arc<ServeSettings>,
+    pub rate: Arc<schema::cost::RateLimits>,
 }
 
 /// The router, shared by `gridgov serve` and the tests.
@@ -108,6 +109,7 @@ impl AppState {
             &self.db,
             request,
             actor,
+            &self.rate,
             self.settings.debug_extensions,
         )
         .await
@@ -128,6 +130,10 @@ impl Application {
         let state = AppState {
             schema: schema::build_schema(&settings.limits),
             db,
+            rate: schema::cost::RateLimits::new(
+                settings.auth.rate_limit_points,
+                settings.auth.rate_limit_restore,
+            ),
             settings: Arc::new(settings),
         };
         Ok(Application {

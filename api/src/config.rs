@@ -90,10 +90,10 @@ pub struct AuthSettings {
     #[arg(long, env = "GRIDGOV_JWT_AUDIENCE", default_value = "gridgov-api")]
     pub jwt_audience: String,
     /// Points a caller's bucket holds (the most one operation may cost).
-    #[arg(long, env = "GRIDGOV_RATE_LIMIT_POINTS", default_value_t = 100_000)]
+    #[arg(long, env = "GRIDGOV_RATE_LIMIT_POINTS", default_value_t = 250_000)]
     pub rate_limit_points: u32,
     /// Points restored per second.
-    #[arg(long, env = "GRIDGOV_RATE_LIMIT_RESTORE", default_value_t = 5_000)]
+    #[arg(long, env = "GRIDGOV_RATE_LIMIT_RESTORE", default_value_t = 25_000)]
     pub rate_limit_restore: u32,
 }
 

@@ -1,6 +1,7 @@
 //! The GraphQL schema: types and root fields per domain, plus the shared Relay pieces.
 
 pub mod audit;
+pub mod cost;
 mod drive;
 pub mod grid;
 pub mod input;
@@ -215,6 +216,7 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_recursive_depth)
+    .extension(cost::CostLimit)
     .extension(limits::DocumentLimits {
         max_aliases: limits.max_aliases,
         max_root_fields: limits.max_root_fields,
@@ -314,8 +316,11 @@ pub async fn execute(
     db: &DatabaseConnection,
     request: async_graphql::Request,
     actor: Actor,
+    rate: &Arc<cost::RateLimits>,
     report_statements: bool,
 ) -> Response {
+    let cost = Arc::new(cost::CostCtx::new(rate.clone(), actor.id.clone()));
+    let request = request.data(cost.clone());
     let counter = Arc::new(AtomicU64::new(0));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
     let loader = DataLoader::new(
@@ -355,6 +360,9 @@ pub async fn execute(
     for e in &mut response.errors {
         classify(e);
     }
+    response
+        .extensions
+        .insert("cost".to_owned(), cost.extension(&response.data));
     if report_statements {
         response.extensions.insert(
             "sqlStatements".to_owned(),

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access;
 mod errors;
 mod fixture;
 mod hardening;
