@@ -29,8 +29,8 @@ const BULK: &str = "mutation($i: [RegisterParticipationInput!]!) { registerParti
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let addr = start(&args.database_url, 1).await?;
-    let client = Client::new(addr);
+    let (addr, key) = start(&args.database_url, 1).await?;
+    let client = Client::new(addr, key);
     let (data, _) = client.run("{ people(first: 100) { totalCount } organizations(filter: { kind: GOVERNMENT }, first: 1) { nodes { id } } grid(code: \"370685001001\") { id } }", json!({})).await?;
     let organizer = data["organizations"]["nodes"][0]["id"].clone();
     let grid = data["grid"]["id"].clone();
