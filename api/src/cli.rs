@@ -126,6 +126,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if settings.demo {
                 let summary = crate::seed::seed_demo(&db, settings.scale, true).await?;
                 tracing::info!(?summary, "demo data ready");
+                if summary.grids > 0 {
+                    // A fresh demo database gets one ADMIN key so that GraphiQL can show
+                    // everything; it goes to standard output once, never to the log.
+                    let (_, key) = crate::auth::apikey::create(
+                        &db,
+                        crate::auth::apikey::NewKey {
+                            name: "demo admin".into(),
+                            role: crate::auth::Role::Admin,
+                            grid_codes: vec![],
+                            organization_id: None,
+                            scopes: vec![crate::auth::PII_READ.into()],
+                            expires_at: None,
+                        },
+                    )
+                    .await?;
+                    println!("Demo ADMIN key (shown once): {key}");
+                    println!("In GraphiQL, set the header {{\"Authorization\": \"Bearer {key}\"}}");
+                }
             }
             let app = crate::app::Application::build(db, settings).await?;
             let addr = app.local_addr()?;

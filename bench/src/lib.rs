@@ -46,7 +46,11 @@ pub struct Client {
 
 impl Client {
     pub fn new(addr: SocketAddr, key: String) -> Self {
-        Client { http: reqwest::Client::new(), url: format!("http://{addr}/graphql"), key }
+        Client {
+            http: reqwest::Client::new(),
+            url: format!("http://{addr}/graphql"),
+            key,
+        }
     }
 
     /// Runs one operation; returns `data` and `extensions.sqlStatements`.
