@@ -468,3 +468,96 @@ db_test!(
         assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
     }
 );
+
+/// Every mutation, with arguments valid for the fixture.
+fn all_mutations(f: &Fixture) -> Vec<(&'static str, String, Value)> {
+    let p = f.person("wang_fang");
+    let s = f.service("s2");
+    let part = gridgov::schema::relay::global_id("Participation", f.participations[4]).0;
+    let member = gridgov::schema::relay::global_id("Membership", f.memberships[0]).0;
+    vec![
+        ("createGrid", "mutation($v: ID) { createGrid(input: { code: \"370685001001-09\", name: \"x\", level: GRID, parentId: $v }) { grid { id } } }".into(), json!({ "v": f.grid("C1") })),
+        ("updateGrid", "mutation($v: ID!) { updateGrid(id: $v, input: { name: \"x\" }) { grid { id } } }".into(), json!({ "v": f.grid("G11") })),
+        ("deleteGrid", "mutation($v: ID!) { deleteGrid(id: $v) { deletedId } }".into(), json!({ "v": f.grid("G11") })),
+        ("createPerson", "mutation($v: ID!) { createPerson(input: { name: \"x\", gridId: $v }) { person { id } } }".into(), json!({ "v": f.grid("G11") })),
+        ("updatePerson", "mutation($v: ID!) { updatePerson(id: $v, input: { name: \"x\" }) { person { id } } }".into(), json!({ "v": p })),
+        ("deletePerson", "mutation($v: ID!) { deletePerson(id: $v) { deletedId } }".into(), json!({ "v": p })),
+        ("setPersonTags", "mutation($v: ID!) { setPersonTags(personId: $v, tags: [KEY_CARE]) { person { id } } }".into(), json!({ "v": p })),
+        ("createOrganization", "mutation { createOrganization(input: { name: \"x\", kind: GOVERNMENT }) { organization { id } } }".into(), json!({})),
+        ("updateOrganization", "mutation($v: ID!) { updateOrganization(id: $v, input: { name: \"x\" }) { organization { id } } }".into(), json!({ "v": f.org("vol") })),
+        ("addMembership", "mutation($v: ID!, $o: ID!) { addMembership(input: { personId: $v, organizationId: $o }) { membership { id } } }".into(), json!({ "v": f.person("li_na"), "o": f.org("vol") })),
+        ("removeMembership", "mutation($v: ID!) { removeMembership(id: $v) { deletedId } }".into(), json!({ "v": member })),
+        ("assignGridWorker", "mutation($g: ID!, $v: ID!) { assignGridWorker(gridId: $g, personId: $v, role: VOLUNTEER) { gridAssignment { id } } }".into(), json!({ "g": f.grid("G11"), "v": f.person("li_na") })),
+        ("unassignGridWorker", "mutation($g: ID!, $v: ID!) { unassignGridWorker(gridId: $g, personId: $v) { deletedId } }".into(), json!({ "g": f.grid("G11"), "v": p })),
+        ("createService", "mutation($g: ID!, $o: ID!) { createService(input: { gridId: $g, organizerId: $o, title: \"x\", category: OTHER, startsAt: \"2026-12-20T00:00:00Z\" }) { service { id } } }".into(), json!({ "g": f.grid("G11"), "o": f.org("vol") })),
+        ("updateService", "mutation($v: ID!) { updateService(id: $v, input: { title: \"x\" }) { service { id } } }".into(), json!({ "v": s })),
+        ("transitionService", "mutation($v: ID!) { transitionService(id: $v, to: IN_PROGRESS) { service { id } } }".into(), json!({ "v": s })),
+        ("registerParticipation", "mutation($s: ID!, $v: ID!) { registerParticipation(input: { serviceId: $s, personId: $v }) { participation { id } } }".into(), json!({ "s": s, "v": f.person("wu_ting") })),
+        ("registerParticipations", "mutation($s: ID!, $v: ID!) { registerParticipations(inputs: [{ serviceId: $s, personId: $v }]) { succeeded } }".into(), json!({ "s": s, "v": f.person("wu_ting") })),
+        ("checkIn", "mutation($v: ID!) { checkIn(id: $v) { participation { id } } }".into(), json!({ "v": part })),
+        ("checkOut", "mutation($v: ID!) { checkOut(id: $v) { participation { id } } }".into(), json!({ "v": part })),
+        ("cancelParticipation", "mutation($v: ID!) { cancelParticipation(id: $v) { participation { id } } }".into(), json!({ "v": part })),
+        ("markNoShow", "mutation($v: ID!) { markNoShow(id: $v) { participation { id } } }".into(), json!({ "v": part })),
+    ]
+}
+
+db_test!(
+    every_mutation_is_refused_to_roles_without_the_right,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let k = keys(&app, &f).await;
+        let participation_writes = [
+            "registerParticipation",
+            "registerParticipations",
+            "checkIn",
+            "checkOut",
+            "cancelParticipation",
+            "markNoShow",
+        ];
+        let admin_only = [
+            "createOrganization",
+            "updateOrganization",
+            "addMembership",
+            "removeMembership",
+        ];
+        for (name, q, v) in all_mutations(&f) {
+            for (role, token) in [("AGENCY", Some(k.agency.as_str())), ("PUBLIC", None)] {
+                let e = error_as(&app, token, &q, v.clone()).await;
+                assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{role} {name}: {e}");
+            }
+            let e = error_as(&app, Some(&k.volunteer), &q, v.clone()).await;
+            if participation_writes.contains(&name) {
+                assert_ne!(
+                    e["extensions"]["code"], "FORBIDDEN",
+                    "VOLUNTEER_ORG {name}: {e}"
+                );
+            } else {
+                assert_eq!(
+                    e["extensions"]["code"], "FORBIDDEN",
+                    "VOLUNTEER_ORG {name}: {e}"
+                );
+            }
+            let e = error_as(&app, Some(&k.manager), &q, v.clone()).await;
+            if admin_only.contains(&name) {
+                assert_eq!(
+                    e["extensions"]["code"], "FORBIDDEN",
+                    "GRID_MANAGER {name}: {e}"
+                );
+            } else {
+                assert_ne!(
+                    e["extensions"]["code"], "FORBIDDEN",
+                    "GRID_MANAGER {name}: {e}"
+                );
+            }
+        }
+        // Nothing the refused calls could have written was written.
+        let d = data_as(
+            &app,
+            Some(&k.admin),
+            "{ organizations { totalCount } grids { totalCount } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(d["organizations"]["totalCount"], 3);
+    }
+);
