@@ -151,6 +151,9 @@ pub struct Limits {
     /// Largest request body, in bytes.
     #[arg(long, env = "GRIDGOV_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     pub body_limit: usize,
+    /// Smallest count shown to AGENCY callers in statistics (smaller ones are suppressed).
+    #[arg(long, env = "GRIDGOV_STATS_MIN_COUNT", default_value_t = 5)]
+    pub stats_min_count: u32,
     /// Seconds a request may take before it is answered with a timeout error.
     #[arg(long, env = "GRIDGOV_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,

@@ -215,6 +215,15 @@ impl Grid {
         )
         .await
     }
+    /// Statistics over this grid's subtree (see `Query.stats`).
+    async fn stats(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> ApiResult<super::stats::GridStats> {
+        super::stats::stats_for(ctx, self.0.id, from, to).await
+    }
     /// People responsible for this grid.
     async fn workers(&self, ctx: &Context<'_>) -> ApiResult<Vec<GridAssignment>> {
         let key = ListBy::<grid_assignment::Entity> {

@@ -13,6 +13,7 @@ pub mod person;
 pub mod relay;
 pub mod scalars;
 pub mod service;
+pub mod stats;
 
 use crate::db::STATEMENTS;
 use crate::error::{ApiError, ApiResult};
@@ -175,6 +176,7 @@ pub struct QueryRoot(
     participation::ParticipationQuery,
     audit::AuditQuery,
     audit::PiiAccessQuery,
+    stats::StatsQuery,
 );
 
 impl Default for grid::GridQuery {
@@ -216,6 +218,9 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_recursive_depth)
+    .data(stats::StatsPolicy {
+        min_count: limits.stats_min_count,
+    })
     .extension(cost::CostLimit)
     .extension(limits::DocumentLimits {
         max_aliases: limits.max_aliases,

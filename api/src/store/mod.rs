@@ -8,6 +8,7 @@ pub mod page;
 pub mod participation;
 pub mod person;
 pub mod service;
+pub mod stats;
 pub mod write;
 
 use sea_orm::{DatabaseConnection, EntityTrait};

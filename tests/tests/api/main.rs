@@ -16,3 +16,4 @@ mod pagination;
 mod participation_writes;
 mod read_api;
 mod schema_drift;
+mod stats;
