@@ -221,8 +221,9 @@ impl Grid {
         ctx: &Context<'_>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        #[graphql(default = "Asia/Shanghai")] time_zone: String,
     ) -> ApiResult<super::stats::GridStats> {
-        super::stats::stats_for(ctx, self.0.id, from, to).await
+        super::stats::stats_for(ctx, self.0.id, from, to, &time_zone).await
     }
     /// People responsible for this grid.
     async fn workers(&self, ctx: &Context<'_>) -> ApiResult<Vec<GridAssignment>> {

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use entity::{grid, grid_assignment, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A count, or null when it is too small to show to the caller.
@@ -126,6 +127,34 @@ pub struct GridStats {
     disclosure: Disclosure,
     /// Counts hidden because of a sibling (secondary suppression in `byChildGrid`).
     forced: Forced,
+    window: Arc<Window>,
+}
+
+/// The time window of a statistics request.
+struct Window {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    time_zone: chrono_tz::Tz,
+}
+
+/// Most buckets a series may have.
+const MAX_BUCKETS: usize = 400;
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum StatsInterval {
+    Day,
+    Week,
+    Month,
+}
+
+/// One bucket of a time series.
+#[derive(SimpleObject)]
+pub struct StatsBucket {
+    /// Start of the bucket: local midnight in the requested time zone.
+    pub start: DateTime<Utc>,
+    pub service_count: StatCount,
+    pub participation_count: StatCount,
+    pub volunteer_hours: f64,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -372,6 +401,55 @@ impl GridStats {
             })
             .collect()
     }
+    /// Service and participation figures per day, week (from Monday) or month of `[from, to)`
+    /// in the request's time zone, empty buckets included; needs `from` and `to`.
+    async fn series(
+        &self,
+        ctx: &Context<'_>,
+        interval: StatsInterval,
+    ) -> ApiResult<Vec<StatsBucket>> {
+        use crate::store::stats::{Interval, bucket_bounds, series};
+        let (Some(from), Some(to)) = (self.window.from, self.window.to) else {
+            return Err(ApiError::bad_input(
+                "from",
+                "`series` needs both `from` and `to`",
+            ));
+        };
+        let interval = match interval {
+            StatsInterval::Day => Interval::Day,
+            StatsInterval::Week => Interval::Week,
+            StatsInterval::Month => Interval::Month,
+        };
+        let bounds = bucket_bounds(from, to, interval, self.window.time_zone, MAX_BUCKETS)
+            .ok_or_else(|| {
+                ApiError::bad_input(
+                    "interval",
+                    format!("the series would have more than {MAX_BUCKETS} buckets"),
+                )
+            })?;
+        let rq = RequestCtx::of(ctx)?;
+        let path = rq
+            .loader
+            .load_one(ById::<grid::Entity>::new(self.grid))
+            .await?
+            .ok_or_else(|| ApiError::not_found("Grid"))?
+            .path;
+        let figures = series(&rq.db, &path, &bounds).await?;
+        let d = self.disclosure;
+        let services = d.breakdown(&figures.iter().map(|b| b.services).collect::<Vec<_>>());
+        let participations =
+            d.breakdown(&figures.iter().map(|b| b.participations).collect::<Vec<_>>());
+        Ok(figures
+            .iter()
+            .enumerate()
+            .map(|(i, b)| StatsBucket {
+                start: bounds[i],
+                service_count: services[i],
+                participation_count: participations[i],
+                volunteer_hours: (b.volunteer_minutes as f64 / 60.0 * 100.0).round() / 100.0,
+            })
+            .collect())
+    }
     /// The same figures for each direct child grid. A child count that would let another
     /// hidden child count be recovered from the parent's total is hidden as well.
     async fn by_child_grid(&self) -> Vec<GridStats> {
@@ -393,6 +471,7 @@ impl GridStats {
                     residents: residents[i],
                     participations: participations[i],
                 },
+                window: self.window.clone(),
             })
             .collect()
     }
@@ -404,7 +483,14 @@ pub async fn stats_for(
     root: Uuid,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    time_zone: &str,
 ) -> ApiResult<GridStats> {
+    let time_zone: chrono_tz::Tz = time_zone.parse().map_err(|_| {
+        ApiError::bad_input(
+            "timeZone",
+            "`timeZone` must be an IANA time zone such as Asia/Shanghai",
+        )
+    })?;
     let rq = RequestCtx::of(ctx)?;
     let caller = &rq.actor.caller;
     caller
@@ -442,6 +528,11 @@ pub async fn stats_for(
         children,
         disclosure: Disclosure { threshold },
         forced: Forced::default(),
+        window: Arc::new(Window {
+            from,
+            to,
+            time_zone,
+        }),
     })
 }
 
@@ -458,9 +549,10 @@ impl StatsQuery {
         within_grid_id: ID,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        #[graphql(default = "Asia/Shanghai")] time_zone: String,
     ) -> ApiResult<GridStats> {
         let root = id_of::<grid::Entity>(&within_grid_id, "withinGridId")?;
-        stats_for(ctx, root, from, to).await
+        stats_for(ctx, root, from, to, &time_zone).await
     }
 }
 

@@ -315,3 +315,119 @@ async fn rows_uuid_k1(
         .map(|r| (r.part, r.k1, r.n, r.m.unwrap_or(0)))
         .collect())
 }
+
+/// Length of the buckets of a time series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+}
+
+/// Bucket starts from the one containing `from` up to `to`, at local midnight in `tz` (weeks
+/// start on Monday, months on the 1st), as UTC instants; the last element is the end of the
+/// last bucket.
+pub fn bucket_bounds(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    interval: Interval,
+    tz: chrono_tz::Tz,
+    max_buckets: usize,
+) -> Option<Vec<DateTime<Utc>>> {
+    use chrono::{Datelike, Days, TimeZone};
+    let local_day = from.with_timezone(&tz).date_naive();
+    let mut day = match interval {
+        Interval::Day => local_day,
+        Interval::Week => {
+            local_day - Days::new(u64::from(local_day.weekday().num_days_from_monday()))
+        }
+        Interval::Month => local_day.with_day(1)?,
+    };
+    let midnight = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let mut bounds = vec![midnight(day)?];
+    while *bounds.last()? < to {
+        day = match interval {
+            Interval::Day => day.checked_add_days(Days::new(1))?,
+            Interval::Week => day.checked_add_days(Days::new(7))?,
+            Interval::Month => day.checked_add_months(Months::new(1))?,
+        };
+        bounds.push(midnight(day)?);
+        if bounds.len() > max_buckets + 1 {
+            return None;
+        }
+    }
+    Some(bounds)
+}
+
+/// Service and participation figures of one bucket.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketFigures {
+    pub services: i64,
+    pub participations: i64,
+    pub volunteer_minutes: i64,
+}
+
+/// Figures per bucket of `bounds` (see [`bucket_bounds`]) over the subtree at `root_path`, by the
+/// services' start times; empty buckets included.
+pub async fn series(
+    db: &impl ConnectionTrait,
+    root_path: &str,
+    bounds: &[DateTime<Utc>],
+) -> ApiResult<Vec<BucketFigures>> {
+    let buckets = bounds.len().saturating_sub(1);
+    let mut out = vec![BucketFigures::default(); buckets];
+    if buckets == 0 {
+        return Ok(out);
+    }
+    let lower = root_path.to_owned();
+    let upper = format!("{}0", &root_path[..root_path.len().saturating_sub(1)]);
+    // The bucket of a start time: a CASE over the bucket ends (portable; no time zone maths in SQL).
+    let mut case = String::from("CASE");
+    for i in 0..buckets {
+        case.push_str(&format!(" WHEN s.starts_at < {{P}} THEN '{i}'"));
+    }
+    case.push_str(" END");
+    let ends: Vec<Value> = bounds[1..].iter().map(|t| Value::from(*t)).collect();
+    let window = "s.starts_at >= {P} AND s.starts_at < {P}";
+    let sql = format!(
+        "SELECT {case} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
+         CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
+         FROM service s JOIN grid g ON g.id = s.grid_id WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} GROUP BY 1"
+    );
+    let mut values = ends.clone();
+    values.extend([
+        Value::from(lower.clone()),
+        Value::from(upper.clone()),
+        Value::from(bounds[0]),
+        Value::from(bounds[buckets]),
+    ]);
+    for r in rows(db, &sql, values).await? {
+        if let Some(b) = r.part.parse::<usize>().ok().and_then(|i| out.get_mut(i)) {
+            b.services += r.n;
+        }
+    }
+    let sql = format!(
+        "SELECT {case} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
+         SUM(CASE WHEN x.role = 'VOLUNTEER' THEN COALESCE(x.minutes, 0) ELSE 0 END) AS m, CAST(NULL AS BIGINT) AS o \
+         FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
+         WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} AND x.status <> 'CANCELLED' GROUP BY 1"
+    );
+    let mut values = ends;
+    values.extend([
+        Value::from(lower),
+        Value::from(upper),
+        Value::from(bounds[0]),
+        Value::from(bounds[buckets]),
+    ]);
+    for r in rows(db, &sql, values).await? {
+        if let Some(b) = r.part.parse::<usize>().ok().and_then(|i| out.get_mut(i)) {
+            b.participations += r.n;
+            b.volunteer_minutes += r.m.unwrap_or(0);
+        }
+    }
+    Ok(out)
+}

@@ -334,3 +334,74 @@ async fn sqlite_and_postgres_agree_on_the_demo_data() {
     assert_eq!(lite_parts, pg_parts);
     assert_eq!(lite, pg);
 }
+
+db_test!(series_buckets_follow_the_time_zone, |app| async move {
+    let f = fixture::load(&app.db).await;
+    let q = "query($g: ID!, $from: DateTime, $to: DateTime, $tz: String!, $i: StatsInterval!) { stats(withinGridId: $g, from: $from, to: $to, timeZone: $tz) { series(interval: $i) { start serviceCount { value } participationCount { value } volunteerHours } } }";
+    let body = app.gql(q, json!({ "g": f.grid("D"), "from": "2026-03-01T00:00:00+08:00", "to": "2026-08-01T00:00:00+08:00", "tz": "Asia/Shanghai", "i": "MONTH" })).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let series = body["data"]["stats"]["series"].as_array().unwrap();
+    let starts: Vec<&str> = series
+        .iter()
+        .map(|b| b["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-02-28T16:00:00+00:00",
+            "2026-03-31T16:00:00+00:00",
+            "2026-04-30T16:00:00+00:00",
+            "2026-05-31T16:00:00+00:00",
+            "2026-06-30T16:00:00+00:00"
+        ]
+    );
+    let services: Vec<i64> = series
+        .iter()
+        .map(|b| b["serviceCount"]["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(services, [1, 1, 1, 1, 1]);
+    let participations: Vec<i64> = series
+        .iter()
+        .map(|b| b["participationCount"]["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        participations,
+        [4, 0, 1, 2, 0],
+        "empty buckets are included"
+    );
+    assert_eq!(series[0]["volunteerHours"], 3.5);
+
+    // s1 starts 2026-03-01T01:00Z: 1 March in Shanghai, still 28 February in Los Angeles.
+    for (tz, start) in [
+        ("Asia/Shanghai", "2026-02-28T16:00:00+00:00"),
+        ("America/Los_Angeles", "2026-02-28T08:00:00+00:00"),
+    ] {
+        let body = app.gql(q, json!({ "g": f.grid("D"), "from": "2026-02-28T00:00:00Z", "to": "2026-03-02T00:00:00Z", "tz": tz, "i": "DAY" })).await;
+        let series = body["data"]["stats"]["series"].as_array().unwrap().clone();
+        let busy: Vec<&Value> = series
+            .iter()
+            .filter(|b| b["serviceCount"]["value"] == 1)
+            .collect();
+        assert_eq!(busy.len(), 1, "{tz}: {series:?}");
+        assert_eq!(busy[0]["start"], start, "{tz}");
+    }
+    // Weeks start on Monday.
+    let body = app.gql(q, json!({ "g": f.grid("D"), "from": "2026-03-04T00:00:00+08:00", "to": "2026-03-05T00:00:00+08:00", "tz": "Asia/Shanghai", "i": "WEEK" })).await;
+    assert_eq!(
+        body["data"]["stats"]["series"][0]["start"], "2026-03-01T16:00:00+00:00",
+        "Monday 2 March, Shanghai"
+    );
+
+    // Bad input.
+    let e = app.gql(q, json!({ "g": f.grid("D"), "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "tz": "Mars/Olympus", "i": "DAY" })).await;
+    assert_eq!(e["errors"][0]["extensions"]["field"], "timeZone");
+    let e = app.gql(q, json!({ "g": f.grid("D"), "from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "tz": "UTC", "i": "DAY" })).await;
+    assert_eq!(e["errors"][0]["extensions"]["field"], "interval");
+    let e = app
+        .gql(
+            "query($g: ID!) { stats(withinGridId: $g) { series(interval: DAY) { start } } }",
+            json!({ "g": f.grid("D") }),
+        )
+        .await;
+    assert_eq!(e["errors"][0]["extensions"]["field"], "from");
+});
