@@ -124,36 +124,8 @@ pub async fn register_many(
             .collect()
     };
 
-    let people: HashSet<Uuid> = if person_ids.is_empty() {
-        HashSet::new()
-    } else {
-        person::Entity::find()
-            .select_only()
-            .column(person::Column::Id)
-            .filter(person::Column::Id.is_in(person_ids.iter().copied()))
-            .filter(person::Entity::visible(caller))
-            .into_tuple::<Uuid>()
-            .all(&w.txn)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .collect()
-    };
-    let orgs: HashSet<Uuid> = if org_ids.is_empty() {
-        HashSet::new()
-    } else {
-        organization::Entity::find()
-            .select_only()
-            .column(organization::Column::Id)
-            .filter(organization::Column::Id.is_in(org_ids.iter().copied()))
-            .filter(organization::Entity::visible(caller))
-            .into_tuple::<Uuid>()
-            .all(&w.txn)
-            .await
-            .map_err(db)?
-            .into_iter()
-            .collect()
-    };
+    let people = visible_ids::<person::Entity>(w, &person_ids).await?;
+    let orgs = visible_ids::<organization::Entity>(w, &org_ids).await?;
     let mut existing: HashMap<(Uuid, Uuid), participation::Model> = if service_ids.is_empty() {
         HashMap::new()
     } else {
@@ -398,6 +370,25 @@ pub async fn register_many(
         .map_err(db)?;
     }
     Ok(results)
+}
+
+/// Which of `ids` exist and are visible to the writer's caller, in one statement.
+async fn visible_ids<E: Scoped>(w: &Writer, ids: &[Uuid]) -> ApiResult<HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let id = Expr::col((E::default(), E::id_col()));
+    Ok(E::find()
+        .select_only()
+        .column_as(id.clone(), "id")
+        .filter(id.is_in(ids.iter().copied()))
+        .filter(E::visible(&w.actor.caller))
+        .into_tuple::<Uuid>()
+        .all(&w.txn)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect())
 }
 
 fn key_reused() -> ApiError {

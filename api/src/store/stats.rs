@@ -100,12 +100,10 @@ fn ph(backend: DbBackend, i: usize) -> String {
     }
 }
 
-/// Runs `sql` where `{P}` placeholders are numbered in order for the backend.
-async fn rows(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> ApiResult<Vec<Row>> {
-    let backend = db.get_database_backend();
+/// `sql` with its `{P}` placeholders numbered in order for the backend.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let mut out = String::with_capacity(sql.len());
-    let mut n = 0;
-    let mut rest = sql;
+    let (mut n, mut rest) = (0, sql);
     while let Some(i) = rest.find("{P}") {
         n += 1;
         out.push_str(&rest[..i]);
@@ -113,8 +111,15 @@ async fn rows(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> ApiRe
         rest = &rest[i + 3..];
     }
     out.push_str(rest);
-    let stmt = Statement::from_sql_and_values(backend, out, values);
-    Ok(Row::find_by_statement(stmt).all(db).await?)
+    Statement::from_sql_and_values(backend, out, values)
+}
+
+async fn rows(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> ApiResult<Vec<Row>> {
+    Ok(
+        Row::find_by_statement(statement(db.get_database_backend(), sql, values))
+            .all(db)
+            .await?,
+    )
 }
 
 fn part_of(s: &str) -> Option<Uuid> {
@@ -297,17 +302,7 @@ async fn rows_uuid_k1(
     sql: &str,
     values: Vec<Value>,
 ) -> ApiResult<Vec<(String, Option<Uuid>, i64, i64)>> {
-    let backend = db.get_database_backend();
-    let mut out = String::new();
-    let (mut n, mut rest) = (0, sql);
-    while let Some(i) = rest.find("{P}") {
-        n += 1;
-        out.push_str(&rest[..i]);
-        out.push_str(&ph(backend, n));
-        rest = &rest[i + 3..];
-    }
-    out.push_str(rest);
-    let stmt = Statement::from_sql_and_values(backend, out, values);
+    let stmt = statement(db.get_database_backend(), sql, values);
     Ok(OrgRow::find_by_statement(stmt)
         .all(db)
         .await?
