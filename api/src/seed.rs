@@ -170,6 +170,10 @@ where
     }
     progress.set_message("committing");
     txn.commit().await?;
+    // Fresh planner statistics: without them PostgreSQL plans subtree queries over a bulk-loaded
+    // table as full scans (measured: 97 ms instead of 0.8 ms for one community at scale 100).
+    progress.set_message("analyzing");
+    db.execute_unprepared("ANALYZE").await?;
     progress.finish_and_clear();
     Ok(summary)
 }
