@@ -32,6 +32,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route("/graphql/assets/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(state.settings.limits.body_limit))
         .layer(TimeoutLayer::with_status_code(

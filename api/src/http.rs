@@ -10,13 +10,12 @@
 //!   credential (401), rate-limit (429) and body (400/413) failures.
 
 use crate::app::{AppState, RequestId};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, ErrorExtensionValues, Response as GqlResponse, ServerError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -163,13 +162,7 @@ pub async fn graphql_get(
 ) -> Response {
     let raw = raw.unwrap_or_default();
     if raw.is_empty() && wants_html(&headers) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("gridgov")
-                .finish(),
-        )
-        .into_response();
+        return crate::graphiql::page().into_response();
     }
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(r) => r,

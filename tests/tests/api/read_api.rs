@@ -415,7 +415,40 @@ db_test!(http_endpoints_answer, |app| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("/graphql/assets/graphiql.min.js"),
+        "GraphiQL is served locally, not from a CDN"
+    );
+    assert!(!page.contains("https://"), "no external scripts");
+    for (asset, kind) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+    ] {
+        let r = app
+            .http
+            .get(app.url(&format!("/graphql/assets/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind),
+            "{asset}"
+        );
+        assert!(r.bytes().await.unwrap().len() > 5000, "{asset}");
+    }
+    let r = app
+        .http
+        .get(app.url("/graphql/assets/../../etc/passwd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     let r = app
         .http
         .get(app.url("/graphql?query=%7Bgrids%7BtotalCount%7D%7D"))
