@@ -129,8 +129,8 @@ pub struct Limits {
     /// Allow introspection (default: on in development, off in production).
     #[arg(long, env = "GRIDGOV_INTROSPECTION")]
     pub introspection: Option<bool>,
-    /// Deepest selection nesting of an operation.
-    #[arg(long, env = "GRIDGOV_MAX_DEPTH", default_value_t = 12)]
+    /// Deepest selection nesting of an operation (15 admits the standard introspection query).
+    #[arg(long, env = "GRIDGOV_MAX_DEPTH", default_value_t = 15)]
     pub max_depth: usize,
     /// Highest complexity of an operation: each field costs 1 and a connection costs its page
     /// size (`first`/`last`, default 20) times the cost of what it selects.

@@ -308,6 +308,12 @@ db_test!(
 );
 
 db_test!(introspection_is_on_in_development, |app| async move {
+    // The introspection query of graphql-js 16 (what GraphiQL sends) passes the default limits.
+    let body = app
+        .gql(include_str!("introspection.graphql"), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
     let data = app
         .data("{ __schema { queryType { name } } }", json!({}))
         .await;
