@@ -436,10 +436,11 @@ db_test!(
         assert_eq!(cost["throttleStatus"]["restoreRate"], 1);
         assert_eq!(cost["throttleStatus"]["currentlyAvailable"], 29);
         let body = app.gql(q, json!({})).await;
-        assert_eq!(
-            body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"],
-            8
-        );
+        // 8 left, or 9 if the machine was slow enough for a point to come back in between.
+        let left = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+            .as_i64()
+            .unwrap();
+        assert!((8..=9).contains(&left), "{left}");
         let r = app
             .http
             .post(app.url("/graphql"))

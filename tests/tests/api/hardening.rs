@@ -185,16 +185,52 @@ db_test!(
 
 db_test!(
     requests_over_the_time_limit_are_cut,
-    settings = |s: &mut ServeSettings| s.limits.request_timeout = 0,
+    settings = |s: &mut ServeSettings| s.limits.request_timeout = 1,
     |app| async move {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        // Hold the write lock of the organisation table so that a mutation must wait for it.
+        let blocker = app.db.begin().await.unwrap();
+        match app.db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => {
+                // The first write in a transaction takes SQLite's single write lock.
+                blocker
+                    .execute_unprepared("UPDATE organization SET version = version WHERE 1 = 0")
+                    .await
+                    .unwrap();
+                blocker
+                    .execute_unprepared("CREATE TABLE hold_write_lock (x INTEGER)")
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                blocker
+                    .execute_unprepared("LOCK TABLE organization IN ACCESS EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+            }
+        }
+        let started = std::time::Instant::now();
         let r = app
             .http
             .post(app.url("/graphql"))
-            .json(&json!({ "query": "{ grids { totalCount } }" }))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({ "query": "mutation { createOrganization(input: { name: \"x\", kind: GOVERNMENT }) { organization { id } } }" }))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 408);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the timeout did not cut the request"
+        );
+        blocker.rollback().await.unwrap();
+        let data = app
+            .data("{ organizations { totalCount } }", json!({}))
+            .await;
+        assert_eq!(
+            data["organizations"]["totalCount"], 0,
+            "the cut request wrote nothing"
+        );
     }
 );
 
