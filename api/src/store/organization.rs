@@ -92,12 +92,8 @@ pub async fn add_membership(
     joined_on: NaiveDate,
 ) -> ApiResult<membership::Model> {
     w.get::<person::Entity>(person_id, "personId").await?;
-    w.lock::<organization::Entity>(organization_id)
-        .await
-        .map_err(|_| ApiError::NotFoundField {
-            what: "Organization".into(),
-            field: "organizationId".into(),
-        })?;
+    w.lock_field::<organization::Entity>(organization_id, "organizationId")
+        .await?;
     let existing = membership::Entity::find()
         .filter(membership::Column::PersonId.eq(person_id))
         .filter(membership::Column::OrganizationId.eq(organization_id))
@@ -160,12 +156,7 @@ pub async fn assign_worker(
     role: GridWorkerRole,
     since: NaiveDate,
 ) -> ApiResult<grid_assignment::Model> {
-    w.lock::<grid::Entity>(grid_id)
-        .await
-        .map_err(|_| ApiError::NotFoundField {
-            what: "Grid".into(),
-            field: "gridId".into(),
-        })?;
+    w.lock_field::<grid::Entity>(grid_id, "gridId").await?;
     w.get::<person::Entity>(person_id, "personId").await?;
     let existing = grid_assignment::Entity::find()
         .filter(grid_assignment::Column::GridId.eq(grid_id))
@@ -205,12 +196,7 @@ pub async fn assign_worker(
 }
 
 pub async fn unassign_worker(w: &Writer, grid_id: Uuid, person_id: Uuid) -> ApiResult<Uuid> {
-    w.lock::<grid::Entity>(grid_id)
-        .await
-        .map_err(|_| ApiError::NotFoundField {
-            what: "Grid".into(),
-            field: "gridId".into(),
-        })?;
+    w.lock_field::<grid::Entity>(grid_id, "gridId").await?;
     let current = grid_assignment::Entity::find()
         .filter(grid_assignment::Column::GridId.eq(grid_id))
         .filter(grid_assignment::Column::PersonId.eq(person_id))

@@ -202,17 +202,7 @@ pub async fn register_many(
                     field: "serviceId".into(),
                 })?;
             if !open(service.status) {
-                return Err(ApiError::Conflict {
-                    message: format!(
-                        "registration is closed: the service is {}",
-                        super::service::status_name(service.status)
-                    ),
-                    reason: Some("SERVICE_NOT_OPEN"),
-                    details: vec![(
-                        "currentStatus".into(),
-                        super::service::status_name(service.status).into(),
-                    )],
-                });
+                return Err(not_open("registration", service.status));
             }
             if !people.contains(&r.person_id) {
                 return Err(ApiError::NotFoundField {
@@ -391,6 +381,16 @@ async fn visible_ids<E: Scoped>(w: &Writer, ids: &[Uuid]) -> ApiResult<HashSet<U
         .collect())
 }
 
+/// CONFLICT for registration or check-in on a service that is not PUBLISHED or IN_PROGRESS.
+fn not_open(what: &str, status: ServiceStatus) -> ApiError {
+    let status = super::service::status_name(status);
+    ApiError::Conflict {
+        message: format!("{what} is closed: the service is {status}"),
+        reason: Some("SERVICE_NOT_OPEN"),
+        details: vec![("currentStatus".into(), status.into())],
+    }
+}
+
 fn key_reused() -> ApiError {
     ApiError::Conflict {
         message: "this idempotency key was already used with a different input".into(),
@@ -480,17 +480,7 @@ pub async fn check_in(
     .await?;
     let service = w.lock::<service::Entity>(current.service_id).await?;
     if !open(service.status) {
-        return Err(ApiError::Conflict {
-            message: format!(
-                "check-in is closed: the service is {}",
-                super::service::status_name(service.status)
-            ),
-            reason: Some("SERVICE_NOT_OPEN"),
-            details: vec![(
-                "currentStatus".into(),
-                super::service::status_name(service.status).into(),
-            )],
-        });
+        return Err(not_open("check-in", service.status));
     }
     let at = at.unwrap_or(w.now);
     check_not_future(w, at)?;

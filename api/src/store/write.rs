@@ -216,16 +216,29 @@ impl Writer {
 
     /// Loads a row for update (locked on PostgreSQL until the transaction ends); NOT_FOUND if absent.
     pub async fn lock<E: Scoped>(&self, id: Uuid) -> ApiResult<E::Model> {
+        self.locked::<E>(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(E::NAME))
+    }
+
+    /// Like [`lock`](Self::lock), for an object named by the input field `field`.
+    pub async fn lock_field<E: Scoped>(&self, id: Uuid, field: &str) -> ApiResult<E::Model> {
+        self.locked::<E>(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFoundField {
+                what: E::NAME.to_owned(),
+                field: field.to_owned(),
+            })
+    }
+
+    async fn locked<E: Scoped>(&self, id: Uuid) -> ApiResult<Option<E::Model>> {
         let mut q = E::find()
             .filter(Expr::col((E::default(), E::id_col())).eq(id))
             .filter(E::visible(&self.actor.caller));
         if self.backend == DbBackend::Postgres {
             q = q.lock_exclusive();
         }
-        q.one(&self.txn)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| ApiError::not_found(E::NAME))
+        q.one(&self.txn).await.map_err(db)
     }
 
     /// Looks up a row without locking; NOT_FOUND (naming `field`) if absent.
