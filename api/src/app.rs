@@ -2,6 +2,7 @@
 
 use crate::auth;
 use crate::config::ServeSettings;
+use crate::events::ChangeHub;
 use crate::http;
 use crate::schema::{self, GridgovSchema};
 use crate::store::write::Actor;
@@ -26,12 +27,14 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<ServeSettings>,
     pub rate: Arc<schema::cost::RateLimits>,
+    pub changes: Arc<ChangeHub>,
 }
 
 /// The router, shared by `gridgov serve` and the tests.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route("/graphql/ws", get(crate::ws::upgrade))
         .route("/graphql/assets/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(state.settings.limits.body_limit))
@@ -110,6 +113,7 @@ impl AppState {
             &self.db,
             request,
             actor,
+            &self.changes,
             &self.rate,
             self.settings.debug_extensions,
         )
@@ -130,6 +134,7 @@ impl Application {
         tokio::spawn(purge_idempotency_keys(db.clone()));
         let state = AppState {
             schema: schema::build_schema(&settings.limits),
+            changes: ChangeHub::start(db.clone()),
             db,
             rate: schema::cost::RateLimits::new(
                 settings.auth.rate_limit_points,

@@ -93,7 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => {
             let db = crate::db::connect(&cli.database).await?;
             match action {
-                MigrateAction::Up => Migrator::up(&db, None).await?,
+                MigrateAction::Up => crate::db::migrate_up(&db).await?,
                 MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
                 MigrateAction::Status => {
                     for m in Migrator::get_migration_with_status(&db).await? {
@@ -108,20 +108,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("nothing to seed: pass --demo");
             }
             let db = crate::db::connect(&cli.database).await?;
-            Migrator::up(&db, None).await?;
+            crate::db::migrate_up(&db).await?;
             let summary = crate::seed::seed_demo(&db, scale, true).await?;
             println!("{summary:?}");
         }
         Command::Apikey { action } => {
             let db = crate::db::connect(&cli.database).await?;
-            Migrator::up(&db, None).await?;
+            crate::db::migrate_up(&db).await?;
             apikey(&db, action).await?;
         }
         Command::Serve(settings) => {
             let settings = *settings;
             let db = crate::db::connect(&cli.database).await?;
             if !settings.skip_migrations {
-                Migrator::up(&db, None).await?;
+                crate::db::migrate_up(&db).await?;
             }
             if settings.demo {
                 let summary = crate::seed::seed_demo(&db, settings.scale, true).await?;

@@ -33,3 +33,21 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     });
     Ok(db)
 }
+
+/// Applies pending migrations. When this run creates the change feed, every object already in
+/// the database gets its creation in the feed (see `store::changes::baseline`).
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use migration::{Migrator, MigratorTrait};
+    let creates_feed = Migrator::get_pending_migrations(db)
+        .await?
+        .iter()
+        .any(|m| m.name().ends_with("_change_event"));
+    Migrator::up(db, None).await?;
+    if creates_feed {
+        let n = crate::store::changes::baseline(db).await?;
+        if n > 0 {
+            tracing::info!(objects = n, "existing objects recorded in the change feed");
+        }
+    }
+    Ok(())
+}

@@ -105,3 +105,17 @@ text_enum!(
         NoShow = "NO_SHOW",
     }
 );
+text_enum!(
+    /// What happened to an object, as recorded in the change feed.
+    ChangeKind { Created = "CREATED", Updated = "UPDATED", Deleted = "DELETED" }
+);
+text_enum!(
+    /// The types of object that appear in the change feed.
+    EntityType {
+        Grid = "GRID",
+        Person = "PERSON",
+        Organization = "ORGANIZATION",
+        Service = "SERVICE",
+        Participation = "PARTICIPATION",
+    }
+);

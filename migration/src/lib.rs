@@ -13,6 +13,7 @@ mod m20261201_000007_audit_log;
 mod m20261201_000008_idempotency_key;
 mod m20261201_000009_api_key;
 mod m20261201_000010_pii_access_log;
+mod m20261201_000011_change_event;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_idempotency_key::Migration),
             Box::new(m20261201_000009_api_key::Migration),
             Box::new(m20261201_000010_pii_access_log::Migration),
+            Box::new(m20261201_000011_change_event::Migration),
         ]
     }
 }

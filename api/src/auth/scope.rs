@@ -192,3 +192,56 @@ impl Scoped for pii_access_log::Entity {
         }
     }
 }
+
+/// Changes of the feed and of subscriptions: a caller sees a change when it could see the object
+/// before or after it, judged by the scope recorded with the change (`store::changes`).
+impl Scoped for change_event::Entity {
+    fn visible(c: &Caller) -> Condition {
+        use change_event::Column as C;
+        let of = |types: &[EntityType]| Condition::all().add(C::EntityType.is_in(types.to_vec()));
+        let in_subtrees = || {
+            c.grids.iter().fold(Condition::any(), |cond, g| {
+                // Paths hold only hex digits, '-' and '/': no LIKE wildcards to escape.
+                let prefix = format!("{}%", g.path);
+                cond.add(C::PathBefore.like(prefix.clone()))
+                    .add(C::PathAfter.like(prefix))
+            })
+        };
+        let of_own_org = || match c.organization_id {
+            Some(org) => Condition::all().add(C::Orgs.like(format!("%,{org},%"))),
+            None => nothing(),
+        };
+        match c.role {
+            Role::Admin => Condition::all(),
+            Role::Agency => of(&[
+                EntityType::Grid,
+                EntityType::Person,
+                EntityType::Organization,
+                EntityType::Service,
+            ]),
+            Role::Public => Condition::any()
+                .add(of(&[EntityType::Grid]))
+                .add(of(&[EntityType::Service]).add(C::Published.eq(true))),
+            Role::GridManager if c.grids.is_empty() => of(&[EntityType::Organization]),
+            Role::GridManager => Condition::any().add(of(&[EntityType::Organization])).add(
+                of(&[
+                    EntityType::Grid,
+                    EntityType::Person,
+                    EntityType::Service,
+                    EntityType::Participation,
+                ])
+                .add(in_subtrees()),
+            ),
+            Role::VolunteerOrg => Condition::any()
+                .add(of(&[EntityType::Grid, EntityType::Organization]))
+                .add(
+                    of(&[EntityType::Service]).add(
+                        Condition::any()
+                            .add(C::Published.eq(true))
+                            .add(of_own_org()),
+                    ),
+                )
+                .add(of(&[EntityType::Person, EntityType::Participation]).add(of_own_org())),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The GraphQL schema: types and root fields per domain, plus the shared Relay pieces.
 
 pub mod audit;
+pub mod changes;
 pub mod cost;
 mod drive;
 pub mod grid;
@@ -17,12 +18,13 @@ pub mod stats;
 
 use crate::db::STATEMENTS;
 use crate::error::{ApiError, ApiResult};
+use crate::events::ChangeHub;
 use crate::loaders::{ById, DbLoader};
 use crate::store::write::Actor;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensionValues, ID, Interface, MergedObject, Object,
-    Response, Schema, ServerError, Value,
+    Context, ErrorExtensionValues, ID, Interface, MergedObject, Object, Response, Schema,
+    ServerError, Value,
 };
 use entity::{
     grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e,
@@ -50,11 +52,32 @@ pub struct RequestCtx {
     pub loader: Arc<DataLoader<DbLoader>>,
     /// Who is calling, for the audit trail and the scope of idempotency keys.
     pub actor: Actor,
+    /// Committed changes: mutations number theirs, subscriptions listen.
+    pub changes: Arc<ChangeHub>,
     /// Unmasked personal-data reads of this request, written to the access log when it ends.
     pii_reads: Arc<std::sync::Mutex<Vec<(Uuid, &'static str)>>>,
 }
 
 impl RequestCtx {
+    /// The context of an operation that runs outside an HTTP request (a subscription): its
+    /// DataLoader batches run on their own tasks.
+    pub fn detached(db: DatabaseConnection, actor: Actor, changes: Arc<ChangeHub>) -> Self {
+        let loader = DataLoader::new(
+            DbLoader {
+                db: db.clone(),
+                caller: actor.caller.clone(),
+            },
+            tokio::spawn,
+        );
+        RequestCtx {
+            db,
+            loader: Arc::new(loader),
+            actor,
+            changes,
+            pii_reads: Arc::default(),
+        }
+    }
+
     /// Notes that `field` of `person` was shown unmasked.
     pub fn record_pii_read(&self, person: Uuid, field: &'static str) {
         match self.pii_reads.lock() {
@@ -177,6 +200,7 @@ pub struct QueryRoot(
     audit::AuditQuery,
     audit::PiiAccessQuery,
     stats::StatsQuery,
+    changes::ChangeQuery,
 );
 
 impl Default for grid::GridQuery {
@@ -205,7 +229,7 @@ impl Default for participation::ParticipationQuery {
     }
 }
 
-pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, changes::SubscriptionRoot>;
 
 /// Builds the schema with the request limits of `limits` (no data attached: each request brings
 /// its own context).
@@ -213,7 +237,7 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        changes::SubscriptionRoot,
     )
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
@@ -237,7 +261,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        changes::SubscriptionRoot,
     )
     .finish()
     .sdl()
@@ -321,6 +345,7 @@ pub async fn execute(
     db: &DatabaseConnection,
     request: async_graphql::Request,
     actor: Actor,
+    changes: &Arc<ChangeHub>,
     rate: &Arc<cost::RateLimits>,
     report_statements: bool,
 ) -> Response {
@@ -346,6 +371,7 @@ pub async fn execute(
         db: db.clone(),
         loader: Arc::new(loader),
         actor,
+        changes: changes.clone(),
         pii_reads: pii_reads.clone(),
     });
     let run = drive::Driven::new(schema.execute(request), rx);

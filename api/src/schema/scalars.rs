@@ -149,3 +149,11 @@ remote_enum!(
     /// REGISTERED → CHECKED_IN → COMPLETED, or CANCELLED / NO_SHOW.
     ParticipationStatus => "entity::ParticipationStatus" { Registered, CheckedIn, Completed, Cancelled, NoShow }
 );
+remote_enum!(
+    /// What a change did to its object.
+    ChangeKind => "entity::ChangeKind" { Created, Updated, Deleted }
+);
+remote_enum!(
+    /// The types of object that appear in the change feed and in subscriptions.
+    EntityType => "entity::EntityType" { Grid, Person, Organization, Service, Participation }
+);

@@ -1,5 +1,6 @@
 //! Grid writes: the hierarchy's rules and subtree moves.
 
+use super::changes::SubtreeScopes;
 use super::filters;
 use super::write::{Writer, db, snapshot};
 use crate::error::{ApiError, ApiResult};
@@ -116,6 +117,7 @@ pub async fn create(w: &Writer, new: NewGrid, id: Uuid) -> ApiResult<grid::Model
         version: 1,
     };
     let model = w.insert::<grid::Entity>(model).await?;
+    w.created::<grid::Entity>(&[id]).await?;
     w.audit("createGrid", "Grid", id, None, Some(snapshot(&model)), None)
         .await?;
     Ok(model)
@@ -178,6 +180,11 @@ pub async fn update(
             "the grid has children at this level or above",
         ));
     }
+    let moved = if next.parent_id != current.parent_id {
+        Some(SubtreeScopes::of(w, id).await?)
+    } else {
+        None
+    };
     if next.parent_id != current.parent_id {
         let new_path = format!(
             "{}{id}/",
@@ -187,6 +194,10 @@ pub async fn update(
         next.path = new_path;
     }
     let saved = w.update::<grid::Entity>(next, current.version).await?;
+    match moved {
+        Some(subtree) => subtree.record(w).await?,
+        None => w.touched::<grid::Entity>(&[id]).await?,
+    }
     w.audit(
         "updateGrid",
         "Grid",
@@ -252,10 +263,12 @@ pub async fn delete(w: &Writer, id: Uuid, expected: Option<i32>) -> ApiResult<Uu
             ],
         });
     }
+    let scope = w.scopes::<grid::Entity>(&[id]).await?;
     grid::Entity::delete_by_id(id)
         .exec(&w.txn)
         .await
         .map_err(db)?;
+    w.deleted::<grid::Entity>(&scope).await?;
     w.audit(
         "deleteGrid",
         "Grid",

@@ -1,6 +1,7 @@
 //! Database functions, one module per domain, and the shared mechanisms they use
 //! (keyset pagination, subtree filters).
 
+pub mod changes;
 pub mod filters;
 pub mod grid;
 pub mod organization;
@@ -48,6 +49,7 @@ table!(
     service => "Service",
     participation => "Participation",
     audit_log => "AuditEntry",
+    change_event => "Change",
     pii_access_log => "PiiAccess",
 );
 

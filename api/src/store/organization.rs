@@ -33,6 +33,7 @@ pub async fn create(w: &Writer, id: Uuid, f: OrganizationFields) -> ApiResult<or
         version: 1,
     };
     let model = w.insert::<organization::Entity>(model).await?;
+    w.created::<organization::Entity>(&[id]).await?;
     w.audit(
         "createOrganization",
         "Organization",
@@ -72,6 +73,7 @@ pub async fn update(
     let saved = w
         .update::<organization::Entity>(next, current.version)
         .await?;
+    w.touched::<organization::Entity>(&[id]).await?;
     w.audit(
         "updateOrganization",
         "Organization",
@@ -107,6 +109,8 @@ pub async fn add_membership(
             details: vec![("field".into(), "personId".into())],
         });
     }
+    // A membership decides which organisations see the person: the person changes.
+    let person_scope = w.scopes::<person::Entity>(&[person_id]).await?;
     let id = Uuid::now_v7();
     let model = membership::Model {
         id,
@@ -119,6 +123,7 @@ pub async fn add_membership(
         version: 1,
     };
     let model = w.insert::<membership::Entity>(model).await?;
+    w.updated::<person::Entity>(&person_scope).await?;
     w.audit(
         "addMembership",
         "Membership",
@@ -133,10 +138,12 @@ pub async fn add_membership(
 
 pub async fn remove_membership(w: &Writer, id: Uuid) -> ApiResult<Uuid> {
     let current = w.lock::<membership::Entity>(id).await?;
+    let person_scope = w.scopes::<person::Entity>(&[current.person_id]).await?;
     membership::Entity::delete_by_id(id)
         .exec(&w.txn)
         .await
         .map_err(db)?;
+    w.updated::<person::Entity>(&person_scope).await?;
     w.audit(
         "removeMembership",
         "Membership",
@@ -183,6 +190,8 @@ pub async fn assign_worker(
         version: 1,
     };
     let model = w.insert::<grid_assignment::Entity>(model).await?;
+    // Grid workers are part of the grid (`Grid.workers`).
+    w.touched::<grid::Entity>(&[grid_id]).await?;
     w.audit(
         "assignGridWorker",
         "GridAssignment",
@@ -208,6 +217,7 @@ pub async fn unassign_worker(w: &Writer, grid_id: Uuid, person_id: Uuid) -> ApiR
         .exec(&w.txn)
         .await
         .map_err(db)?;
+    w.touched::<grid::Entity>(&[grid_id]).await?;
     w.audit(
         "unassignGridWorker",
         "GridAssignment",

@@ -19,7 +19,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 /// Most registrations one `registerParticipations` call takes.
@@ -359,6 +359,18 @@ pub async fn register_many(
         .await
         .map_err(db)?;
     }
+    let created: Vec<Uuid> = inserts.iter().map(|m| m.id).collect();
+    w.created::<participation::Entity>(&created).await?;
+    let renewed: Vec<Uuid> = reactivated.iter().map(|(_, m)| m.id).collect();
+    w.touched::<participation::Entity>(&renewed).await?;
+    // `participantCount` of their services changed.
+    let services: BTreeSet<Uuid> = inserts
+        .iter()
+        .chain(reactivated.iter().map(|(_, m)| m))
+        .map(|m| m.service_id)
+        .collect();
+    let services: Vec<Uuid> = services.into_iter().collect();
+    w.touched::<service::Entity>(&services).await?;
     Ok(results)
 }
 
@@ -452,6 +464,12 @@ async fn save(
     let saved = w
         .update::<participation::Entity>(next, current.version)
         .await?;
+    w.touched::<participation::Entity>(&[saved.id]).await?;
+    let cancelled = |m: &participation::Model| m.status == ParticipationStatus::Cancelled;
+    if cancelled(&current) != cancelled(&saved) {
+        // The place it held counts in the service's `participantCount`.
+        w.touched::<service::Entity>(&[saved.service_id]).await?;
+    }
     w.audit(
         action,
         "Participation",

@@ -4,8 +4,8 @@ use super::write::{Writer, check_version, db, snapshot};
 use crate::error::{ApiError, ApiResult};
 use crate::validate;
 use chrono::NaiveDate;
-use entity::{Gender, PersonTagKind, grid, participation, person, person_tag};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use entity::{Gender, PersonTagKind, grid, grid_assignment, participation, person, person_tag};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -107,6 +107,7 @@ pub async fn create(
     };
     let model = w.insert::<person::Entity>(model).await?;
     insert_tags(w, id, tags).await?;
+    w.created::<person::Entity>(&[id]).await?;
     let mut after = snapshot(&model);
     after["tags"] = serde_json::to_value(tags).unwrap_or_default();
     w.audit("createPerson", "Person", id, None, Some(after), None)
@@ -151,6 +152,7 @@ pub async fn update(
 ) -> ApiResult<person::Model> {
     let current = w.lock::<person::Entity>(id).await?;
     check_version(current.version, expected)?;
+    let scope = w.scopes::<person::Entity>(&[id]).await?;
     let mut fields = PersonFields {
         name: current.name.clone(),
         gender: current.gender,
@@ -179,6 +181,7 @@ pub async fn update(
         ..current.clone()
     };
     let saved = w.update::<person::Entity>(next, current.version).await?;
+    w.updated::<person::Entity>(&scope).await?;
     w.audit(
         "updatePerson",
         "Person",
@@ -206,11 +209,24 @@ pub async fn delete(w: &Writer, id: Uuid, expected: Option<i32>) -> ApiResult<Uu
             details: vec![("participations".into(), taken.into())],
         });
     }
+    // The tombstone reaches the organisations the person belonged to.
+    let scope = w.scopes::<person::Entity>(&[id]).await?;
+    let worker_of: Vec<Uuid> = grid_assignment::Entity::find()
+        .select_only()
+        .column(grid_assignment::Column::GridId)
+        .filter(grid_assignment::Column::PersonId.eq(id))
+        .into_tuple()
+        .all(&w.txn)
+        .await
+        .map_err(db)?;
     // Tags, memberships and grid assignments go with the person (ON DELETE CASCADE).
     person::Entity::delete_by_id(id)
         .exec(&w.txn)
         .await
         .map_err(db)?;
+    w.deleted::<person::Entity>(&scope).await?;
+    let grids = w.scopes::<grid::Entity>(&worker_of).await?;
+    w.updated::<grid::Entity>(&grids).await?;
     w.audit(
         "deletePerson",
         "Person",
@@ -250,6 +266,7 @@ pub async fn set_tags(
     let saved = w
         .update::<person::Entity>(current.clone(), current.version)
         .await?;
+    w.touched::<person::Entity>(&[id]).await?;
     let before = serde_json::json!({ "tags": old });
     let after = serde_json::json!({ "tags": tags });
     w.audit(

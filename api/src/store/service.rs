@@ -1,12 +1,13 @@
 //! Service writes: times, capacity and the life cycle.
 
+use super::changes::Scopes;
 use super::write::{Writer, check_version, db, snapshot};
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
 use entity::{
     ParticipationStatus, ServiceCategory, ServiceStatus, grid, organization, participation, service,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 /// The fields of a service a write may set.
@@ -75,6 +76,7 @@ pub async fn create(w: &Writer, id: Uuid, f: ServiceFields) -> ApiResult<service
         version: 1,
     };
     let model = w.insert::<service::Entity>(model).await?;
+    w.created::<service::Entity>(&[id]).await?;
     w.audit(
         "createService",
         "Service",
@@ -140,6 +142,21 @@ pub async fn update(
             });
         }
     }
+    let scope = w.scopes::<service::Entity>(&[id]).await?;
+    // Participations are placed by their service's grid: a move changes who sees them.
+    let moved = if f.grid_id == current.grid_id {
+        Scopes::new()
+    } else {
+        let ids: Vec<Uuid> = participation::Entity::find()
+            .select_only()
+            .column(participation::Column::Id)
+            .filter(participation::Column::ServiceId.eq(id))
+            .into_tuple()
+            .all(&w.txn)
+            .await
+            .map_err(db)?;
+        w.scopes::<participation::Entity>(&ids).await?
+    };
     let next = service::Model {
         grid_id: f.grid_id,
         organizer_id: f.organizer_id,
@@ -153,6 +170,8 @@ pub async fn update(
         ..current.clone()
     };
     let saved = w.update::<service::Entity>(next, current.version).await?;
+    w.updated::<service::Entity>(&scope).await?;
+    w.updated::<participation::Entity>(&moved).await?;
     w.audit(
         "updateService",
         "Service",
@@ -196,11 +215,13 @@ pub async fn transition(
             details: vec![("currentStatus".into(), status_name(current.status).into())],
         });
     }
+    let scope = w.scopes::<service::Entity>(&[id]).await?;
     let next = service::Model {
         status: to,
         ..current.clone()
     };
     let saved = w.update::<service::Entity>(next, current.version).await?;
+    w.updated::<service::Entity>(&scope).await?;
     w.audit(
         "transitionService",
         "Service",

@@ -16,15 +16,7 @@ async fn key(
     org: Option<uuid::Uuid>,
     scopes: &[&str],
 ) -> String {
-    let new = apikey::NewKey {
-        name: format!("{role} test key"),
-        role,
-        grid_codes: grids.iter().map(|s| s.to_string()).collect(),
-        organization_id: org,
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        expires_at: None,
-    };
-    apikey::create(&app.db, new).await.unwrap().1
+    app.key(role, grids, org, scopes).await
 }
 
 struct Keys {

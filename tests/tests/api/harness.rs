@@ -152,6 +152,47 @@ impl TestApp {
         })
     }
 
+    /// Starts a second gridgov server (another replica) over the same database, with its own
+    /// connection pool; returns its address.
+    pub async fn replica(&self) -> SocketAddr {
+        let settings = DatabaseSettings {
+            database_url: self._db.url.clone(),
+            db_max_connections: 5,
+            db_acquire_timeout: 5,
+        };
+        let db = gridgov::db::connect(&settings)
+            .await
+            .expect("connect replica");
+        let mut serve = ServeSettings::ephemeral().expect("default settings");
+        serve.debug_extensions = true;
+        let app = Application::build(db, serve).await.expect("bind replica");
+        let addr = app.local_addr().expect("addr");
+        tokio::spawn(app.run_until_stopped());
+        addr
+    }
+
+    /// A new API key of `role` for `grids` (codes) or `org`, with `scopes`.
+    pub async fn key(
+        &self,
+        role: gridgov::auth::Role,
+        grids: &[&str],
+        org: Option<uuid::Uuid>,
+        scopes: &[&str],
+    ) -> String {
+        let new = gridgov::auth::apikey::NewKey {
+            name: format!("{role} test key"),
+            role,
+            grid_codes: grids.iter().map(|s| s.to_string()).collect(),
+            organization_id: org,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+        };
+        gridgov::auth::apikey::create(&self.db, new)
+            .await
+            .expect("api key")
+            .1
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod changes;
 mod errors;
 mod fixture;
 mod hardening;
@@ -17,3 +18,4 @@ mod participation_writes;
 mod read_api;
 mod schema_drift;
 mod stats;
+mod subscriptions;

@@ -44,7 +44,11 @@ where
     Fut: Future<Output = ApiResult<T>>,
 {
     let rq = RequestCtx::of(ctx)?;
-    write::transaction(&rq.db, &rq.actor, f).await
+    let out = write::transaction(&rq.db, &rq.actor, f).await?;
+    // Committed: number the mutation's changes now, so that the change feed read right after
+    // the response already holds them.
+    rq.changes.committed().await;
+    Ok(out)
 }
 
 /// Runs a create mutation at most once per idempotency key: a retry with the same key and input

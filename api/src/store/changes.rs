@@ -1,0 +1,509 @@
+//! The change feed: one `change_event` row per object a mutation created, changed or deleted,
+//! numbered in commit order after the mutation commits.
+//!
+//! Each row carries the object's *scope* before and after the change — the grid path that places
+//! it, the organisations whose callers may see it, whether it is a published service — so that
+//! a caller sees a change when it could see the object before it or after it (a tombstone of a
+//! deleted object, or an object that moved out of a caller's subtrees, reaches exactly the
+//! callers that held it). `auth::scope` turns those columns into each role's SQL condition.
+//!
+//! Numbering: rows are inserted with `seq` null inside the mutation's transaction, and
+//! [`stamp`] numbers every committed, unnumbered row in one statement, serialised between
+//! writers (an advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite). A stamp sees every
+//! row committed before it started and numbers them above every earlier stamp, so a reader that
+//! has seen `seq` N never later finds a new row below N: resuming from a cursor loses nothing.
+
+use super::Table;
+use super::write::{Writer, db};
+use crate::error::ApiResult;
+use entity::change_event;
+pub use entity::change_event::Model as Change;
+use entity::{
+    ChangeKind, EntityType, grid, membership, organization, participation, person, service,
+};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
+    TransactionOptions, TransactionSession, TransactionTrait,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// Who may see one object at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Path of the grid that places the object (its own path for a grid).
+    pub path: Option<String>,
+    /// Organisations whose VOLUNTEER_ORG callers see it.
+    pub orgs: BTreeSet<Uuid>,
+    /// A published service (visible to PUBLIC callers).
+    pub published: bool,
+    /// The service a participation belongs to (or the service itself).
+    pub service_id: Option<Uuid>,
+}
+
+/// Scopes by object id.
+pub type Scopes = BTreeMap<Uuid, Scope>;
+
+/// A table whose changes appear in the feed.
+pub trait Tracked: Table {
+    const TYPE: EntityType;
+    /// The query of `(id, path, org, published, service_id)` rows for the objects whose id is
+    /// in `ids`, as they are now (one row per organisation where there are several).
+    fn scope_query(ids: &[Uuid]) -> Option<SelectStatement>;
+}
+
+/// Selects `id`, then `path` from the joined grid, then the given expressions.
+fn scope_select<E: Table>(
+    grid_col: impl sea_orm::IdenStatic + 'static,
+    org: Expr,
+    published: Expr,
+    service: Expr,
+) -> SelectStatement {
+    let mut q = Query::select();
+    q.expr_as(Expr::col((E::default(), E::id_col())), Alias::new("id"))
+        .expr_as(
+            Expr::col((grid::Entity, grid::Column::Path)),
+            Alias::new("path"),
+        )
+        .expr_as(org, Alias::new("org"))
+        .expr_as(published, Alias::new("published"))
+        .expr_as(service, Alias::new("service_id"))
+        .from(E::default())
+        .inner_join(
+            grid::Entity,
+            Expr::col((grid::Entity, grid::Column::Id)).equals((E::default(), grid_col)),
+        );
+    q
+}
+
+fn null() -> Expr {
+    Expr::cust("NULL")
+}
+
+fn no() -> Expr {
+    Expr::cust("1 = 0")
+}
+
+impl Tracked for grid::Entity {
+    const TYPE: EntityType = EntityType::Grid;
+    fn scope_query(ids: &[Uuid]) -> Option<SelectStatement> {
+        let mut q = Query::select();
+        q.expr_as(
+            Expr::col((grid::Entity, grid::Column::Id)),
+            Alias::new("id"),
+        )
+        .expr_as(
+            Expr::col((grid::Entity, grid::Column::Path)),
+            Alias::new("path"),
+        )
+        .expr_as(null(), Alias::new("org"))
+        .expr_as(no(), Alias::new("published"))
+        .expr_as(null(), Alias::new("service_id"))
+        .from(grid::Entity)
+        .and_where(Expr::col((grid::Entity, grid::Column::Id)).is_in(ids.iter().copied()));
+        Some(q)
+    }
+}
+
+impl Tracked for person::Entity {
+    const TYPE: EntityType = EntityType::Person;
+    fn scope_query(ids: &[Uuid]) -> Option<SelectStatement> {
+        let mut q = scope_select::<Self>(
+            person::Column::GridId,
+            Expr::col((membership::Entity, membership::Column::OrganizationId)),
+            no(),
+            null(),
+        );
+        q.left_join(
+            membership::Entity,
+            Expr::col((membership::Entity, membership::Column::PersonId))
+                .equals((person::Entity, person::Column::Id)),
+        )
+        .and_where(Expr::col((person::Entity, person::Column::Id)).is_in(ids.iter().copied()));
+        Some(q)
+    }
+}
+
+impl Tracked for organization::Entity {
+    const TYPE: EntityType = EntityType::Organization;
+    /// Every caller but PUBLIC sees every organisation: nothing to record.
+    fn scope_query(_: &[Uuid]) -> Option<SelectStatement> {
+        None
+    }
+}
+
+impl Tracked for service::Entity {
+    const TYPE: EntityType = EntityType::Service;
+    fn scope_query(ids: &[Uuid]) -> Option<SelectStatement> {
+        let published = Expr::col((service::Entity, service::Column::Status))
+            .is_in(crate::auth::scope::PUBLISHED);
+        let mut q = scope_select::<Self>(
+            service::Column::GridId,
+            Expr::col((service::Entity, service::Column::OrganizerId)),
+            published,
+            Expr::col((service::Entity, service::Column::Id)),
+        );
+        q.and_where(Expr::col((service::Entity, service::Column::Id)).is_in(ids.iter().copied()));
+        Some(q)
+    }
+}
+
+impl Tracked for participation::Entity {
+    const TYPE: EntityType = EntityType::Participation;
+    fn scope_query(ids: &[Uuid]) -> Option<SelectStatement> {
+        let mut q = Query::select();
+        q.expr_as(
+            Expr::col((participation::Entity, participation::Column::Id)),
+            Alias::new("id"),
+        )
+        .expr_as(
+            Expr::col((grid::Entity, grid::Column::Path)),
+            Alias::new("path"),
+        )
+        .expr_as(
+            Expr::col((participation::Entity, participation::Column::OrganizationId)),
+            Alias::new("org"),
+        )
+        .expr_as(no(), Alias::new("published"))
+        .expr_as(
+            Expr::col((participation::Entity, participation::Column::ServiceId)),
+            Alias::new("service_id"),
+        )
+        .from(participation::Entity)
+        .inner_join(
+            service::Entity,
+            Expr::col((service::Entity, service::Column::Id))
+                .equals((participation::Entity, participation::Column::ServiceId)),
+        )
+        .inner_join(
+            grid::Entity,
+            Expr::col((grid::Entity, grid::Column::Id))
+                .equals((service::Entity, service::Column::GridId)),
+        )
+        .and_where(
+            Expr::col((participation::Entity, participation::Column::Id))
+                .is_in(ids.iter().copied()),
+        );
+        Some(q)
+    }
+}
+
+/// Ids per statement in the scope queries and rows per insert.
+const CHUNK: usize = 500;
+
+impl Writer {
+    /// The scopes of the `E` objects `ids` as they are now in this transaction; taken before a
+    /// change so that [`record`](Self::record) knows who saw the objects before it.
+    pub async fn scopes<E: Tracked>(&self, ids: &[Uuid]) -> ApiResult<Scopes> {
+        let mut scopes = Scopes::new();
+        for chunk in ids.chunks(CHUNK) {
+            let Some(q) = E::scope_query(chunk) else {
+                break;
+            };
+            for row in self.txn.query_all(&q).await.map_err(db)? {
+                let id: Uuid = row.try_get("", "id").map_err(db)?;
+                let s = scopes.entry(id).or_default();
+                s.path = row.try_get("", "path").map_err(db)?;
+                if let Some(org) = row.try_get::<Option<Uuid>>("", "org").map_err(db)? {
+                    s.orgs.insert(org);
+                }
+                s.published |= row.try_get::<bool>("", "published").map_err(db)?;
+                s.service_id = row.try_get("", "service_id").map_err(db)?;
+            }
+        }
+        Ok(scopes)
+    }
+
+    /// Records that the `E` objects `ids` were created, updated or deleted by this mutation.
+    /// `before` holds their scopes before the change (empty for creations); the scopes after
+    /// it are read now, except for deletions.
+    pub async fn record<E: Tracked>(
+        &self,
+        kind: ChangeKind,
+        ids: &[Uuid],
+        before: &Scopes,
+    ) -> ApiResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let after = if kind == ChangeKind::Deleted {
+            Scopes::new()
+        } else {
+            self.scopes::<E>(ids).await?
+        };
+        let none = Scope::default();
+        let rows: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (b, a) = (
+                    before.get(id).unwrap_or(&none),
+                    after.get(id).unwrap_or(&none),
+                );
+                let orgs: BTreeSet<&Uuid> = b.orgs.iter().chain(&a.orgs).collect();
+                change_event::Model {
+                    id: Uuid::now_v7(),
+                    seq: None,
+                    entity_type: E::TYPE,
+                    entity_id: *id,
+                    kind,
+                    service_id: a.service_id.or(b.service_id),
+                    path_before: b.path.clone(),
+                    path_after: a.path.clone(),
+                    orgs: if orgs.is_empty() {
+                        String::new()
+                    } else {
+                        orgs.iter().fold(",".to_owned(), |s, o| format!("{s}{o},"))
+                    },
+                    published: b.published || a.published,
+                    request_id: self.actor.request_id.clone(),
+                    created_at: self.now,
+                    updated_at: self.now,
+                    version: 1,
+                }
+                .into_active_model()
+            })
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            change_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Records the creation of the `E` objects `ids`.
+    pub async fn created<E: Tracked>(&self, ids: &[Uuid]) -> ApiResult<()> {
+        self.record::<E>(ChangeKind::Created, ids, &Scopes::new())
+            .await
+    }
+
+    /// Records an update of the `E` objects in `before` (their scopes before the change).
+    pub async fn updated<E: Tracked>(&self, before: &Scopes) -> ApiResult<()> {
+        let ids: Vec<Uuid> = before.keys().copied().collect();
+        self.record::<E>(ChangeKind::Updated, &ids, before).await
+    }
+
+    /// Records an update of the `E` objects `ids`, whose scopes the change cannot have altered.
+    pub async fn touched<E: Tracked>(&self, ids: &[Uuid]) -> ApiResult<()> {
+        self.record::<E>(ChangeKind::Updated, ids, &Scopes::new())
+            .await
+    }
+
+    /// Records the deletion of the `E` objects in `before` (their scopes before the deletion).
+    pub async fn deleted<E: Tracked>(&self, before: &Scopes) -> ApiResult<()> {
+        let ids: Vec<Uuid> = before.keys().copied().collect();
+        self.record::<E>(ChangeKind::Deleted, &ids, before).await
+    }
+}
+
+/// The channel PostgreSQL notifies after each stamp; the payload is the highest `seq`.
+pub const CHANNEL: &str = "gridgov_changes";
+
+/// Key of the advisory lock that serialises stamps on PostgreSQL ("gridgov" in ASCII).
+const STAMP_LOCK: i64 = 0x0067_7269_6467_6f76;
+
+/// Numbers every committed row that has no `seq` yet, above the highest `seq` so far, in the
+/// order of their mutation's time. Portable: `UPDATE … FROM` and window functions exist in both
+/// PostgreSQL and SQLite (3.33+).
+const STAMP: &str = "UPDATE change_event SET seq = numbered.n \
+     FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM change_event) \
+                      + ROW_NUMBER() OVER (ORDER BY created_at, id) AS n \
+           FROM change_event WHERE seq IS NULL) AS numbered \
+     WHERE change_event.id = numbered.id";
+
+/// Numbers the committed changes that are not numbered yet (see the module comment) and, on
+/// PostgreSQL, notifies every replica. Returns how many rows it numbered.
+pub async fn stamp<C: ConnectionTrait + TransactionTrait>(conn: &C) -> Result<u64, DbErr> {
+    let backend = conn.get_database_backend();
+    let txn = conn
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: (backend == DbBackend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    if backend == DbBackend::Postgres {
+        // Held until commit: stamps run one at a time, each seeing the previous one's numbers.
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({STAMP_LOCK})"))
+            .await?;
+    }
+    let numbered = txn.execute_unprepared(STAMP).await?.rows_affected();
+    if numbered > 0 && backend == DbBackend::Postgres {
+        // Delivered on commit, to every session listening on any replica. The payload is a
+        // number, far below NOTIFY's 8,000-byte limit whatever the size of the change.
+        txn.execute_unprepared(&format!(
+            "SELECT pg_notify('{CHANNEL}', (SELECT MAX(seq)::text FROM change_event))"
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(numbered)
+}
+
+/// The highest `seq` stamped so far (0 for an empty feed).
+pub async fn last_seq(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let max: Option<Option<i64>> = change_event::Entity::find()
+        .select_only()
+        .column_as(change_event::Column::Seq.max(), "m")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// Up to `limit` numbered changes after `after`, in feed order, restricted by `filter`.
+pub async fn after(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+    filter: sea_orm::Condition,
+) -> Result<Vec<Change>, DbErr> {
+    change_event::Entity::find()
+        .filter(change_event::Column::Seq.gt(after))
+        .filter(filter)
+        .order_by_asc(change_event::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// The ids of the `E` rows matching `cond`.
+async fn ids_where<E: Table>(w: &Writer, cond: Condition) -> ApiResult<Vec<Uuid>> {
+    E::find()
+        .select_only()
+        .column_as(Expr::col((E::default(), E::id_col())), "id")
+        .filter(cond)
+        .into_tuple()
+        .all(&w.txn)
+        .await
+        .map_err(db)
+}
+
+/// Everything placed by a grid subtree that is about to move, with its scopes before the move:
+/// a move changes who sees each of them, so each gets an update.
+pub struct SubtreeScopes {
+    grids: Scopes,
+    people: Scopes,
+    services: Scopes,
+    participations: Scopes,
+}
+
+impl SubtreeScopes {
+    /// Reads the scopes of the subtree of `root` before it moves.
+    pub async fn of(w: &Writer, root: Uuid) -> ApiResult<Self> {
+        use super::filters::{grid_id_in_subtree, path_in_subtree};
+        let grids = ids_where::<grid::Entity>(
+            w,
+            path_in_subtree(Expr::col((grid::Entity, grid::Column::Path)), root),
+        )
+        .await?;
+        let people =
+            ids_where::<person::Entity>(w, grid_id_in_subtree(person::Column::GridId, root))
+                .await?;
+        let services =
+            ids_where::<service::Entity>(w, grid_id_in_subtree(service::Column::GridId, root))
+                .await?;
+        let mut of_services = Query::select();
+        of_services
+            .column(service::Column::Id)
+            .from(service::Entity)
+            .cond_where(grid_id_in_subtree(service::Column::GridId, root));
+        let participations = ids_where::<participation::Entity>(
+            w,
+            Condition::all().add(participation::Column::ServiceId.in_subquery(of_services)),
+        )
+        .await?;
+        Ok(SubtreeScopes {
+            grids: w.scopes::<grid::Entity>(&grids).await?,
+            people: w.scopes::<person::Entity>(&people).await?,
+            services: w.scopes::<service::Entity>(&services).await?,
+            participations: w.scopes::<participation::Entity>(&participations).await?,
+        })
+    }
+
+    /// Records the update of everything in the subtree, after the move.
+    pub async fn record(&self, w: &Writer) -> ApiResult<()> {
+        w.updated::<grid::Entity>(&self.grids).await?;
+        w.updated::<person::Entity>(&self.people).await?;
+        w.updated::<service::Entity>(&self.services).await?;
+        w.updated::<participation::Entity>(&self.participations)
+            .await
+    }
+}
+
+/// Objects per transaction when [`baseline`] records creations.
+const BASELINE_CHUNK: u64 = 1000;
+
+/// Records a creation for every object that has no change yet — data loaded in bulk (the demo
+/// seed) or present before the feed existed — so that replaying the feed from the start
+/// reproduces it. Runs in transactions of [`BASELINE_CHUNK`] objects, each numbered at once; an
+/// interrupted run continues where it stopped. Returns how many creations it recorded.
+pub async fn baseline<C>(db: &C) -> Result<u64, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    Ok(baseline_of::<grid::Entity, C>(db).await?
+        + baseline_of::<organization::Entity, C>(db).await?
+        + baseline_of::<person::Entity, C>(db).await?
+        + baseline_of::<service::Entity, C>(db).await?
+        + baseline_of::<participation::Entity, C>(db).await?)
+}
+
+async fn baseline_of<E: Tracked, C>(db: &C) -> Result<u64, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let id = Expr::col((E::default(), E::id_col()));
+    let mut recorded_already = Query::select();
+    recorded_already
+        .expr(Expr::val(1))
+        .from(change_event::Entity)
+        .and_where(
+            Expr::col((change_event::Entity, change_event::Column::EntityId))
+                .equals((E::default(), E::id_col())),
+        );
+    let mut last: Option<Uuid> = None;
+    let mut total = 0;
+    loop {
+        let txn = db.begin().await?;
+        let mut q = E::find()
+            .select_only()
+            .column_as(id.clone(), "id")
+            .filter(Expr::exists(recorded_already.clone()).not());
+        if let Some(l) = last {
+            q = q.filter(id.clone().gt(l));
+        }
+        let ids: Vec<Uuid> = q
+            .order_by_asc(id.clone())
+            .limit(BASELINE_CHUNK)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let Some(&end) = ids.last() else {
+            txn.rollback().await?;
+            return Ok(total);
+        };
+        let backend = txn.get_database_backend();
+        let writer = Writer {
+            txn,
+            actor: crate::store::write::Actor {
+                id: "system:baseline".to_owned(),
+                request_id: "baseline".to_owned(),
+                caller: std::sync::Arc::new(crate::auth::Caller::admin("system:baseline")),
+            },
+            now: crate::store::write::now(),
+            backend,
+        };
+        writer
+            .created::<E>(&ids)
+            .await
+            .map_err(|e| DbErr::Custom(format!("recording existing objects failed: {e}")))?;
+        writer.txn.commit().await?;
+        stamp(db).await?;
+        total += ids.len() as u64;
+        last = Some(end);
+    }
+}

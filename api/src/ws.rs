@@ -1,0 +1,248 @@
+//! GraphQL over WebSocket at `/graphql/ws`, for subscriptions: the `graphql-transport-ws`
+//! protocol (npm `graphql-ws`), and the older `graphql-ws` sub-protocol of
+//! subscriptions-transport-ws.
+//!
+//! The client authenticates in `connection_init` with the credentials of the HTTP API
+//! (`{"authorization": "Bearer …"}` as `connectionParams`); a bad credential closes the
+//! connection. Only subscription operations run here — queries and mutations go to
+//! `POST /graphql`, where their limits, cost and access logging apply. Subscriptions never carry
+//! unmasked personal data: the caller's `pii:read` scope does not apply to them, since an event
+//! stream cannot be written to the access log before it is shown.
+
+use crate::app::{AppState, RequestId};
+use crate::auth;
+use crate::error::ApiError;
+use crate::schema::{self, RequestCtx};
+use crate::store::write::Actor;
+use async_graphql::http::{WebSocket as GqlWebSocket, WsMessage};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Data, Executor, Request, Response, ServerError};
+use axum::Extension;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::{SinkExt, future};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Subscriptions one connection may hold at once.
+pub const MAX_SUBSCRIPTIONS: usize = 20;
+
+/// Largest client message accepted (a subscribe message with its document).
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// The sub-protocols spoken, preferred first.
+const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
+
+/// Upgrades `GET /graphql/ws` to a GraphQL WebSocket connection.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Extension(id): Extension<RequestId>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> HttpResponse {
+    let offered: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|p| p.trim().to_ascii_lowercase()))
+        .collect();
+    let Some(chosen) = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "offer the WebSocket sub-protocol `graphql-transport-ws` (npm graphql-ws)",
+        )
+            .into_response();
+    };
+    let protocol = match chosen.parse() {
+        Ok(p) => p,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let mut response = ws
+        .protocols(PROTOCOLS)
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state, protocol, client, id))
+        .into_response();
+    response.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(chosen),
+    );
+    response
+}
+
+/// Runs one connection until either side closes it.
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: async_graphql::http::WebSocketProtocols,
+    client: SocketAddr,
+    id: RequestId,
+) {
+    let actor: Arc<OnceLock<Actor>> = Arc::new(OnceLock::new());
+    let executor = WsExecutor {
+        state: state.clone(),
+        actor: actor.clone(),
+        open: Arc::new(AtomicUsize::new(0)),
+    };
+    let (mut sink, source) = socket.split();
+    let input = source
+        .take_while(|m| future::ready(matches!(m, Ok(m) if !matches!(m, Message::Close(_)))))
+        .filter_map(|m| {
+            future::ready(match m {
+                Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+                Ok(Message::Binary(b)) => Some(b.to_vec()),
+                _ => None,
+            })
+        });
+    let init_state = state.clone();
+    let connection = GqlWebSocket::new(executor, input, protocol).on_connection_init(
+        move |params: serde_json::Value| async move {
+            let token = ["authorization", "Authorization"]
+                .iter()
+                .find_map(|k| params.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_owned);
+            let mut headers = HeaderMap::new();
+            if let Some(t) = token {
+                let value = HeaderValue::from_str(&t)
+                    .map_err(|_| async_graphql::Error::new("malformed authorization"))?;
+                headers.insert(header::AUTHORIZATION, value);
+            }
+            let mut caller = auth::authenticate(
+                &init_state.db,
+                &init_state.settings.auth,
+                &headers,
+                &client.ip().to_string(),
+            )
+            .await
+            .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+            caller.scopes.retain(|s| s != auth::PII_READ);
+            let _ = actor.set(Actor {
+                id: caller.id.clone(),
+                request_id: id.0.clone(),
+                caller: Arc::new(caller),
+            });
+            Ok(Data::default())
+        },
+    );
+    let mut connection = std::pin::pin!(connection);
+    while let Some(message) = connection.next().await {
+        let sent = match message {
+            WsMessage::Text(text) => sink.send(Message::Text(text.into())).await,
+            WsMessage::Close(code, reason) => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs the operations of one connection: subscriptions only, each with the connection's
+/// caller, at most [`MAX_SUBSCRIPTIONS`] at once.
+#[derive(Clone)]
+struct WsExecutor {
+    state: AppState,
+    actor: Arc<OnceLock<Actor>>,
+    open: Arc<AtomicUsize>,
+}
+
+/// A response holding one error with its `extensions.code`.
+fn refusal(e: ApiError) -> Response {
+    let mut error = ServerError::new(e.to_string(), None);
+    e.fill_extensions(
+        error
+            .extensions
+            .get_or_insert_with(async_graphql::ErrorExtensionValues::default),
+    );
+    Response::from_errors(vec![error])
+}
+
+/// Whether `request` selects a subscription operation (`None` when it does not parse: the
+/// schema then reports the syntax error).
+fn is_subscription(request: &Request) -> Option<bool> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    let ty = match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str())?.node.ty,
+            None => return None,
+        },
+    };
+    Some(ty == OperationType::Subscription)
+}
+
+/// Decrements the connection's subscription count when its stream ends or is dropped.
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Executor for WsExecutor {
+    async fn execute(&self, _request: Request) -> Response {
+        refusal(only_subscriptions())
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let refuse = |e| stream::once(future::ready(refusal(e))).boxed();
+        let Some(actor) = self.actor.get().cloned() else {
+            return refuse(ApiError::Unauthenticated);
+        };
+        if is_subscription(&request) == Some(false) {
+            return refuse(only_subscriptions());
+        }
+        if self.open.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            return refuse(ApiError::bad_input(
+                "subscribe",
+                format!("a connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions"),
+            ));
+        }
+        let open = Open(self.open.clone());
+        let state = &self.state;
+        let cost = Arc::new(schema::cost::CostCtx::new(
+            state.rate.clone(),
+            actor.id.clone(),
+        ));
+        let request = request.data(cost).data(RequestCtx::detached(
+            state.db.clone(),
+            actor,
+            state.changes.clone(),
+        ));
+        state
+            .schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                let _held = &open;
+                for e in &mut response.errors {
+                    schema::classify(e);
+                }
+                response
+            })
+            .boxed()
+    }
+}
+
+fn only_subscriptions() -> ApiError {
+    ApiError::bad_input(
+        "query",
+        "only subscriptions run over WebSocket; send queries and mutations to POST /graphql",
+    )
+}
