@@ -238,3 +238,28 @@ pub fn operation_label(name: Option<&str>) -> String {
         "other".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_labels_are_bounded() {
+        assert_eq!(operation_label(None), "anonymous");
+        assert_eq!(operation_label(Some("GridTree")), "GridTree");
+        assert_eq!(operation_label(Some("drop table")), "invalid");
+        assert_eq!(operation_label(Some("1st")), "invalid");
+        assert_eq!(operation_label(Some("名字")), "invalid");
+        let long = "A".repeat(100);
+        assert_eq!(operation_label(Some(&long)), "A".repeat(MAX_NAME_LEN));
+        for i in 0..MAX_NAMES {
+            operation_label(Some(&format!("Op{i}")));
+        }
+        assert_eq!(operation_label(Some("OneTooMany")), "other");
+        assert_eq!(
+            operation_label(Some("GridTree")),
+            "GridTree",
+            "known names stay"
+        );
+    }
+}
