@@ -267,7 +267,10 @@ impl Application {
             served = serve.into_future() => served,
             () = grace_over => {
                 // Returning drops the server; its connection tasks end with the runtime.
-                tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping open connections");
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    "shutdown grace period over; dropping open connections"
+                );
                 Ok(())
             }
         }

@@ -152,6 +152,8 @@ impl Drop for Server {
     }
 }
 
+const CREATE_ORGANIZATION: &str = r#"mutation { createOrganization(input: { name: "在途", kind: GOVERNMENT }) { organization { name } } }"#;
+
 /// A response on its way: (status, body).
 type Response = tokio::task::JoinHandle<reqwest::Result<(u16, Value)>>;
 
@@ -162,7 +164,7 @@ fn create_organization(server: &Server) -> Response {
         let r = reqwest::Client::new()
             .post(url)
             .bearer_auth(key)
-            .json(&json!({ "query": "mutation { createOrganization(input: { name: \"在途\", kind: GOVERNMENT }) { organization { name } } }" }))
+            .json(&json!({ "query": CREATE_ORGANIZATION }))
             .send()
             .await?;
         Ok((r.status().as_u16(), r.json().await?))

@@ -101,6 +101,9 @@ fn traceparent() -> (TraceId, SpanId, String) {
     )
 }
 
+/// A query with a DataLoader batch (`node`) and a root connection (`grids`).
+const TRACED: &str = "query Traced($id: ID!) { node(id: $id) { ... on Grid { name } } grids(first: 3) { totalCount } }";
+
 db_test!(
     spans_of_a_request_nest_under_the_callers_trace,
     |app| async move {
@@ -109,18 +112,20 @@ db_test!(
         let (trace, remote_parent, header) = traceparent();
 
         let r = app
-        .http
-        .post(app.url("/graphql"))
-        .bearer_auth(&app.admin_key)
-        .header("traceparent", &header)
-        .json(&json!({
-            "query": "query Traced($id: ID!) { node(id: $id) { ... on Grid { name } } grids(first: 3) { totalCount } }",
-            "variables": { "id": f.grid("G11") },
-        }))
-        .send()
-        .await
-        .unwrap();
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(&app.admin_key)
+            .header("traceparent", &header)
+            .header("x-request-id", "trace-test-1")
+            .json(&json!({
+                "query": TRACED,
+                "variables": { "id": f.grid("G11") },
+            }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-request-id"], "trace-test-1");
         let body: serde_json::Value = r.json().await.unwrap();
         assert!(body.get("errors").is_none(), "{body:#}");
 
@@ -135,7 +140,7 @@ db_test!(
         );
         assert!(http.parent_span_is_remote);
         assert_eq!(attr(http, "url.path").as_deref(), Some("/graphql"));
-        assert!(attr(http, "request_id").is_some_and(|id| !id.is_empty()));
+        assert_eq!(attr(http, "request_id").as_deref(), Some("trace-test-1"));
 
         let op = named(&spans, "query Traced");
         assert_eq!(op.len(), 1, "{spans:#?}");
