@@ -1,30 +1,44 @@
 //! The HTTP application: router, handlers and serving until a shutdown signal.
+//!
+//! `/graphql` (see `http`), `/healthz` (the process is alive), `/readyz` (the database answers
+//! and its migrations are current) and `/metrics` (Prometheus text format).
 
 use crate::auth;
 use crate::config::ServeSettings;
 use crate::events::ChangeHub;
 use crate::http;
+use crate::metrics::{InFlight, Operation};
 use crate::schema::{self, GridgovSchema};
+use crate::shutdown::ShutdownSignal;
 use crate::store::write::Actor;
+use async_graphql::parser::types::OperationType;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub schema: GridgovSchema,
+    /// The primary: every write, authentication and the personal-data access log.
     pub db: DatabaseConnection,
+    /// The read replica GraphQL queries read from, when one is configured.
+    pub replica: Option<DatabaseConnection>,
+    /// Fires when the server starts shutting down. WebSocket handlers select on this and
+    /// send close code 1001 (see [`ShutdownSignal`]).
+    pub shutdown: ShutdownSignal,
     pub settings: Arc<ServeSettings>,
     pub rate: Arc<schema::cost::RateLimits>,
     pub changes: Arc<ChangeHub>,
@@ -37,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(crate::ws::upgrade))
         .route("/graphql/assets/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.settings.limits.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -64,8 +80,25 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
+    // The span of the whole request: every log line inside carries `request_id`, and its
+    // OpenTelemetry parent is the caller's `traceparent`. Only the path is recorded: a GET
+    // query string may hold variables with personal data.
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "http.request",
+        otel.name = %format_args!("{method} {path}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        request_id = %id,
+        http.response.status_code = tracing::field::Empty,
+    );
+    // Fails only when no OpenTelemetry layer is installed: then there is no trace to join.
+    let _ = span.set_parent(crate::telemetry::remote_parent(request.headers()));
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -78,10 +111,56 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// 200 `ready` when the database answers and its migrations are current, else 503 with the
+/// reason as JSON (`{"ready": false, "reason": "database unavailable"}`).
+async fn readyz(State(state): State<AppState>) -> Response {
+    match crate::db::readiness(&state.db, state.replica.as_ref()).await {
+        Ok(()) => "ready".into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "ready": false, "reason": reason.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = crate::metrics::render(&state.db, state.replica.as_ref());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 impl AppState {
+    /// Runs one GraphQL operation inside its `graphql.operation` span and records its metrics.
     pub(crate) async fn execute(
         &self,
+        mut request: async_graphql::Request,
+        id: &RequestId,
+        headers: &HeaderMap,
+        client: SocketAddr,
+    ) -> async_graphql::Response {
+        let operation = Operation::of(&mut request);
+        let span = operation.span();
+        let _in_flight = InFlight::start();
+        let started = Instant::now();
+        let response = self
+            .authenticate_and_execute(request, &operation, id, headers, client)
+            .instrument(span)
+            .await;
+        operation.record(started.elapsed(), &response);
+        response
+    }
+
+    async fn authenticate_and_execute(
+        &self,
         request: async_graphql::Request,
+        operation: &Operation,
         id: &RequestId,
         headers: &HeaderMap,
         client: SocketAddr,
@@ -108,9 +187,18 @@ impl AppState {
             request_id: id.0.clone(),
             caller: Arc::new(caller),
         };
+        // Queries read from the replica; writes, subscriptions and the access log of personal
+        // data stay on the primary (`schema::execute` takes both).
+        let reads = match (operation.kind, &self.replica) {
+            (Some(OperationType::Query), Some(replica)) => replica,
+            _ => &self.db,
+        };
         schema::execute(
             &self.schema,
-            &self.db,
+            schema::Databases {
+                primary: &self.db,
+                reads,
+            },
             request,
             actor,
             &self.changes,
@@ -124,43 +212,73 @@ impl AppState {
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    state: AppState,
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free port) and builds the router over `db`.
+    /// Binds the listener (port 0 picks a free port) and prepares the state over `db`.
     pub async fn build(db: DatabaseConnection, settings: ServeSettings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
         tokio::spawn(purge_idempotency_keys(db.clone()));
+        crate::metrics::install();
         let state = AppState {
             schema: schema::build_schema(&settings.limits),
             changes: ChangeHub::start(db.clone()),
             db,
+            replica: None,
+            shutdown: ShutdownSignal::default(),
             rate: schema::cost::RateLimits::new(
                 settings.auth.rate_limit_points,
                 settings.auth.rate_limit_restore,
             ),
             settings: Arc::new(settings),
         };
-        Ok(Application {
-            listener,
-            router: router(state),
-        })
+        Ok(Application { listener, state })
+    }
+
+    /// Sends GraphQL queries to `replica` (a pool over a read replica of the primary).
+    pub fn with_read_replica(mut self, replica: Option<DatabaseConnection>) -> Self {
+        self.state.replica = replica;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    /// The signal that stops this server (fired by SIGINT/SIGTERM, or by hand).
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown signal, then stops accepting connections and lets in-flight
+    /// requests finish; connections still open after the grace period are dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        let signal = self.state.shutdown.clone();
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace);
+        let serve = axum::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        .with_graceful_shutdown({
+            let signal = signal.clone();
+            async move { signal.cancelled().await }
+        });
+        let grace_over = async {
+            signal.trigger_on_os_signal().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = serve.into_future() => served,
+            () = grace_over => {
+                // Returning drops the server; its connection tasks end with the runtime.
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    "shutdown grace period over; dropping open connections"
+                );
+                Ok(())
+            }
+        }
     }
 }
 
@@ -179,28 +297,4 @@ async fn purge_idempotency_keys(db: DatabaseConnection) {
             Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
 }

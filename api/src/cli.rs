@@ -1,6 +1,6 @@
 //! The `gridgov` subcommands.
 
-use crate::config::{DatabaseSettings, ServeSettings, TelemetrySettings};
+use crate::config::{DatabaseSettings, DatabaseTuning, ServeSettings, TelemetrySettings};
 use clap::{Parser, Subcommand};
 
 /// gridgov: a GraphQL API for community grid governance.
@@ -10,6 +10,8 @@ pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseSettings,
     #[command(flatten)]
+    pub db_tuning: DatabaseTuning,
+    #[command(flatten)]
     pub telemetry: TelemetrySettings,
     #[command(subcommand)]
     pub command: Command,
@@ -17,7 +19,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (GraphQL at /graphql, GraphiQL in a browser, /healthz).
+    /// Run the HTTP server (GraphQL at /graphql, GraphiQL in a browser, /healthz, /readyz, /metrics).
     Serve(Box<ServeSettings>),
     /// Apply or inspect schema migrations.
     Migrate {
@@ -91,7 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::schema::sdl());
         }
         Command::Migrate { action } => {
-            let db = crate::db::connect(&cli.database).await?;
+            let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
             match action {
                 MigrateAction::Up => crate::db::migrate_up(&db).await?,
                 MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
@@ -107,19 +109,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !demo {
                 anyhow::bail!("nothing to seed: pass --demo");
             }
-            let db = crate::db::connect(&cli.database).await?;
+            let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
             crate::db::migrate_up(&db).await?;
             let summary = crate::seed::seed_demo(&db, scale, true).await?;
             println!("{summary:?}");
         }
         Command::Apikey { action } => {
-            let db = crate::db::connect(&cli.database).await?;
+            let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
             crate::db::migrate_up(&db).await?;
             apikey(&db, action).await?;
         }
         Command::Serve(settings) => {
             let settings = *settings;
-            let db = crate::db::connect(&cli.database).await?;
+            let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
             if !settings.skip_migrations {
                 crate::db::migrate_up(&db).await?;
             }
@@ -145,7 +147,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("In GraphiQL, set the header {{\"Authorization\": \"Bearer {key}\"}}");
                 }
             }
-            let app = crate::app::Application::build(db, settings).await?;
+            let replica = crate::db::connect_read_replica(
+                &cli.database,
+                &cli.db_tuning,
+                settings.read_replica_url.as_deref(),
+            )
+            .await?;
+            let app = crate::app::Application::build(db, settings)
+                .await?
+                .with_read_replica(replica);
             let addr = app.local_addr()?;
             tracing::info!(%addr, "gridgov listening; GraphiQL at http://{addr}/graphql");
             app.run_until_stopped().await?;

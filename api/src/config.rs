@@ -32,6 +32,32 @@ pub struct DatabaseSettings {
     pub db_acquire_timeout: u64,
 }
 
+/// Database connection options beyond the URL and the pool size. Kept apart from
+/// [`DatabaseSettings`] so that code building those by hand keeps compiling; the default is
+/// what the flags default to.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseTuning {
+    /// Prepared statements each PostgreSQL connection keeps (sqlx's statement cache). Set 0
+    /// behind a transaction-mode pooler such as PgBouncer, where a connection's prepared
+    /// statements may belong to another server session.
+    #[arg(
+        long,
+        env = "GRIDGOV_DB_STATEMENT_CACHE",
+        default_value_t = DatabaseTuning::default().db_statement_cache,
+        global = true
+    )]
+    pub db_statement_cache: usize,
+}
+
+impl Default for DatabaseTuning {
+    fn default() -> Self {
+        // sqlx's own default capacity.
+        DatabaseTuning {
+            db_statement_cache: 100,
+        }
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -65,6 +91,14 @@ pub struct ServeSettings {
     /// Do not run pending migrations at start-up.
     #[arg(long, env = "GRIDGOV_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
+    /// Database URL of a read replica: GraphQL queries read from it, while mutations, the
+    /// audit trail and the personal-data access log use the primary (`DATABASE_URL`).
+    #[arg(long, env = "GRIDGOV_READ_REPLICA_URL", hide_env_values = true)]
+    pub read_replica_url: Option<String>,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT; connections still open
+    /// then are dropped.
+    #[arg(long, env = "GRIDGOV_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
     /// Report the number of SQL statements a request ran in `extensions.sqlStatements`.
     #[arg(long, env = "GRIDGOV_DEBUG_EXTENSIONS")]
     pub debug_extensions: bool,

@@ -105,14 +105,40 @@ impl ApiError {
     }
 }
 
+/// Whether `e` means the database cannot be reached (rather than that a statement failed):
+/// no connection could be had, the connection broke, or the server is shutting down or
+/// starting up. Such requests answer "database unavailable" (HTTP 503) instead of waiting.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match &**sqlx {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), admin_shutdown, crash_shutdown,
+        // cannot_connect_now.
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(e: DbErr) -> Self {
-        match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %e, "database unavailable");
-                ApiError::Unavailable
-            }
-            _ => ApiError::internal(e),
+        if is_unavailable(&e) {
+            tracing::error!(error = %e, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::internal(e)
         }
     }
 }

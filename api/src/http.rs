@@ -7,9 +7,10 @@
 //! - `GET /graphql` runs queries from the query string; mutations over GET are refused (405).
 //! - The response is `application/graphql-response+json` when the client accepts it (request
 //!   errors then answer 400 without `data`), otherwise `application/json` with 200, except for
-//!   credential (401), rate-limit (429) and body (400/413) failures.
+//!   credential (401), rate-limit (429), body (400/413) and database-unavailable (503) failures.
 
 use crate::app::{AppState, RequestId};
+use crate::error::ApiError;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, ErrorExtensionValues, Response as GqlResponse, ServerError};
 use axum::body::Bytes;
@@ -92,7 +93,8 @@ fn is_request_error(r: &GqlResponse) -> bool {
         && r.errors.iter().all(|e| e.path.is_empty())
 }
 
-fn code_of(e: &ServerError) -> Option<String> {
+/// The `extensions.code` of an error.
+pub(crate) fn code_of(e: &ServerError) -> Option<String> {
     e.extensions
         .as_ref()
         .and_then(|x| x.get("code"))
@@ -106,8 +108,13 @@ fn code_of(e: &ServerError) -> Option<String> {
 fn single(r: GqlResponse, media: &'static str) -> Response {
     let codes: Vec<Option<String>> = r.errors.iter().map(code_of).collect();
     let only = |code: &str| !codes.is_empty() && codes.iter().all(|c| c.as_deref() == Some(code));
+    let unavailable = ApiError::Unavailable.to_string();
     let status = if only("UNAUTHENTICATED") {
         StatusCode::UNAUTHORIZED
+    } else if !r.errors.is_empty() && r.errors.iter().all(|e| e.message == unavailable) {
+        // Every error is the database being unreachable: tell load balancers and clients to
+        // come back later rather than that the request was wrong.
+        StatusCode::SERVICE_UNAVAILABLE
     } else if only("RATE_LIMITED") {
         StatusCode::TOO_MANY_REQUESTS
     } else if media == GRAPHQL_RESPONSE && is_request_error(&r) {

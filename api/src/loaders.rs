@@ -4,6 +4,9 @@
 //! `schema::execute`), so a batch starts only once every sibling resolver that can run has
 //! registered its key: the number of statements depends on the shape of the query, never on
 //! timing or page sizes.
+//!
+//! Each batch is a `dataloader.batch` span (loader, table, number of keys) inside the
+//! request's `graphql.operation` span, with its SQL statements as children.
 
 use crate::auth::Caller;
 use crate::auth::scope::Scoped;
@@ -56,6 +59,11 @@ impl<E: Scoped> Loader<ById<E>> for DbLoader {
     type Value = E::Model;
     type Error = ApiError;
 
+    #[tracing::instrument(
+        name = "dataloader.batch",
+        skip_all,
+        fields(loader = "ById", table = E::default().table_name(), keys = keys.len())
+    )]
     async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, ApiError> {
         let rows = E::find()
             .filter(Expr::col((E::default(), E::id_col())).is_in(keys.iter().map(|k| k.0)))
@@ -165,6 +173,11 @@ impl<E: Table> Loader<ChildPage<E>> for DbLoader {
     type Value = Arc<Page<E::Model>>;
     type Error = ApiError;
 
+    #[tracing::instrument(
+        name = "dataloader.batch",
+        skip_all,
+        fields(loader = "ChildPage", table = E::default().table_name(), keys = keys.len())
+    )]
     async fn load(
         &self,
         keys: &[ChildPage<E>],
@@ -198,6 +211,11 @@ impl<E: Table> Loader<ChildCount<E>> for DbLoader {
     type Value = u64;
     type Error = ApiError;
 
+    #[tracing::instrument(
+        name = "dataloader.batch",
+        skip_all,
+        fields(loader = "ChildCount", table = E::default().table_name(), keys = keys.len())
+    )]
     async fn load(&self, keys: &[ChildCount<E>]) -> Result<HashMap<ChildCount<E>, u64>, ApiError> {
         let mut out = HashMap::with_capacity(keys.len());
         for (spec, parents) in by_spec(keys.iter().map(|k| (k.parent, k.spec.clone()))) {
@@ -256,6 +274,11 @@ impl<E: Scoped> Loader<ListBy<E>> for DbLoader {
     type Value = Arc<Vec<E::Model>>;
     type Error = ApiError;
 
+    #[tracing::instrument(
+        name = "dataloader.batch",
+        skip_all,
+        fields(loader = "ListBy", table = E::default().table_name(), keys = keys.len())
+    )]
     async fn load(&self, keys: &[ListBy<E>]) -> Result<HashMap<ListBy<E>, Self::Value>, ApiError> {
         use sea_orm::{ModelTrait, QueryOrder};
         let mut out = HashMap::with_capacity(keys.len());
@@ -302,6 +325,11 @@ impl Loader<ParticipantCount> for DbLoader {
     type Value = u64;
     type Error = ApiError;
 
+    #[tracing::instrument(
+        name = "dataloader.batch",
+        skip_all,
+        fields(loader = "ParticipantCount", table = "participation", keys = keys.len())
+    )]
     async fn load(
         &self,
         keys: &[ParticipantCount],

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    gridgov::telemetry::init(&cli.telemetry);
+    let _telemetry = gridgov::telemetry::init(&cli.telemetry);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -129,7 +129,21 @@ async fn serve(
         },
     );
     let mut connection = std::pin::pin!(connection);
-    while let Some(message) = connection.next().await {
+    loop {
+        let message = tokio::select! {
+            m = connection.next() => m,
+            () = state.shutdown.cancelled() => {
+                // Going away: the client reconnects, to another replica if there is one.
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1001,
+                        reason: "server shutting down".into(),
+                    })))
+                    .await;
+                break;
+            }
+        };
+        let Some(message) = message else { break };
         let sent = match message {
             WsMessage::Text(text) => sink.send(Message::Text(text.into())).await,
             WsMessage::Close(code, reason) => {
@@ -182,12 +196,26 @@ fn is_subscription(request: &Request) -> Option<bool> {
     Some(ty == OperationType::Subscription)
 }
 
-/// Decrements the connection's subscription count when its stream ends or is dropped.
+/// One open subscription: counted per connection and in `gridgov_subscriptions_open` until
+/// its stream ends or is dropped.
 struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    /// Takes a place on the connection, when one is free.
+    fn take(count: &Arc<AtomicUsize>) -> Option<Open> {
+        if count.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        metrics::gauge!(crate::metrics::SUBSCRIPTIONS_OPEN).increment(1.0);
+        Some(Open(count.clone()))
+    }
+}
 
 impl Drop for Open {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!(crate::metrics::SUBSCRIPTIONS_OPEN).decrement(1.0);
     }
 }
 
@@ -208,14 +236,12 @@ impl Executor for WsExecutor {
         if is_subscription(&request) == Some(false) {
             return refuse(only_subscriptions());
         }
-        if self.open.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
-            self.open.fetch_sub(1, Ordering::SeqCst);
+        let Some(open) = Open::take(&self.open) else {
             return refuse(ApiError::bad_input(
                 "subscribe",
                 format!("a connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions"),
             ));
-        }
-        let open = Open(self.open.clone());
+        };
         let state = &self.state;
         let cost = Arc::new(schema::cost::CostCtx::new(
             state.rate.clone(),

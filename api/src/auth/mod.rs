@@ -149,6 +149,7 @@ pub async fn grid_scopes(db: &DatabaseConnection, codes: &[String]) -> ApiResult
 }
 
 /// Identifies the caller from the `Authorization` header; `client` names an anonymous caller.
+#[tracing::instrument(name = "auth.authenticate", skip_all)]
 pub async fn authenticate(
     db: &DatabaseConnection,
     settings: &AuthSettings,

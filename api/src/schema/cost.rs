@@ -92,6 +92,7 @@ fn objects(v: &Value) -> u64 {
 }
 
 fn limited(message: String, retry_after: u64) -> ServerError {
+    metrics::counter!(crate::metrics::RATE_LIMITED).increment(1);
     let mut e = ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
     ApiError::RateLimited {
@@ -123,6 +124,11 @@ impl Extension for CostLimit {
             return Ok(result);
         };
         let requested = u32::try_from(result.complexity.max(1)).unwrap_or(u32::MAX);
+        // Inside the `graphql.operation` span of `AppState::execute`.
+        let span = tracing::Span::current();
+        span.record("graphql.depth", result.depth);
+        span.record("graphql.complexity", result.complexity);
+        span.record("graphql.cost", requested);
         let n = NonZeroU32::new(requested).unwrap_or(NonZeroU32::MIN);
         let limits = &cost.limits;
         match limits.limiter.check_key_n(&cost.key, n) {

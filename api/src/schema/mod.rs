@@ -334,6 +334,15 @@ async fn log_pii_reads(
     Ok(())
 }
 
+/// The pools one request uses.
+#[derive(Clone, Copy)]
+pub struct Databases<'a> {
+    /// Writes and the personal-data access log.
+    pub primary: &'a DatabaseConnection,
+    /// What resolvers and loaders read from: a read replica for queries, else the primary.
+    pub reads: &'a DatabaseConnection,
+}
+
 /// Executes one GraphQL request with its own DataLoader and statement counter.
 ///
 /// The DataLoader's batch futures run inside this future rather than on other tasks (see
@@ -342,7 +351,7 @@ async fn log_pii_reads(
 /// (async-graphql issue 1306: no timer delay is needed to collect keys).
 pub async fn execute(
     schema: &GridgovSchema,
-    db: &DatabaseConnection,
+    dbs: Databases<'_>,
     request: async_graphql::Request,
     actor: Actor,
     changes: &Arc<ChangeHub>,
@@ -355,7 +364,7 @@ pub async fn execute(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
     let loader = DataLoader::new(
         DbLoader {
-            db: db.clone(),
+            db: dbs.reads.clone(),
             caller: actor.caller.clone(),
         },
         move |fut: BoxFuture<'static, ()>| {
@@ -368,7 +377,7 @@ pub async fn execute(
     let pii_reads = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (actor_id, request_id) = (actor.id.clone(), actor.request_id.clone());
     let request = request.data(RequestCtx {
-        db: db.clone(),
+        db: dbs.reads.clone(),
         loader: Arc::new(loader),
         actor,
         changes: changes.clone(),
@@ -376,8 +385,11 @@ pub async fn execute(
     });
     let run = drive::Driven::new(schema.execute(request), rx);
     let mut response = STATEMENTS.scope(counter.clone(), run).await;
+    let statements = counter.load(Ordering::Relaxed);
+    metrics::histogram!(crate::metrics::SQL_STATEMENTS).record(statements as f64);
     let reads = std::mem::take(&mut *pii_reads.lock().unwrap_or_else(|p| p.into_inner()));
-    if let Err(e) = log_pii_reads(db, &actor_id, &request_id, reads).await {
+    // On the primary even when the query read from a replica: a replica is read-only.
+    if let Err(e) = log_pii_reads(dbs.primary, &actor_id, &request_id, reads).await {
         // Personal data whose disclosure cannot be recorded is not disclosed.
         tracing::error!(error = %e, "writing the PII access log failed; response withheld");
         response = Response::from_errors(vec![ServerError::new("internal error", None)]);
@@ -395,10 +407,9 @@ pub async fn execute(
         .extensions
         .insert("cost".to_owned(), cost.extension(&response.data));
     if report_statements {
-        response.extensions.insert(
-            "sqlStatements".to_owned(),
-            Value::from(counter.load(Ordering::Relaxed)),
-        );
+        response
+            .extensions
+            .insert("sqlStatements".to_owned(), Value::from(statements));
     }
     response
 }

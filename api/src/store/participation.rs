@@ -52,6 +52,7 @@ fn open(status: ServiceStatus) -> bool {
 }
 
 /// Registers every valid item; the result of each item is in input order.
+#[tracing::instrument(name = "store.register_participations", skip_all, fields(items = items.len()))]
 pub async fn register_many(
     w: &Writer,
     items: &[Result<Registration, ApiError>],

@@ -128,6 +128,7 @@ fn part_of(s: &str) -> Option<Uuid> {
 
 /// Computes every figure of the subtree of `root` (whose path is `root_path`), counting services
 /// and participations of services starting in `[from, to)`.
+#[tracing::instrument(name = "store.subtree_stats", skip_all)]
 pub async fn subtree_stats(
     db: &impl ConnectionTrait,
     root_path: &str,
@@ -368,6 +369,7 @@ pub struct BucketFigures {
 
 /// Figures per bucket of `bounds` (see [`bucket_bounds`]) over the subtree at `root_path`, by the
 /// services' start times; empty buckets included.
+#[tracing::instrument(name = "store.stats_series", skip_all, fields(buckets = bounds.len()))]
 pub async fn series(
     db: &impl ConnectionTrait,
     root_path: &str,

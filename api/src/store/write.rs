@@ -83,6 +83,7 @@ pub fn db(e: DbErr) -> ApiError {
 ///
 /// `f` gets the attempt's [`Writer`] and must give it back (drop its clones) when its future
 /// ends, so that the transaction can be committed.
+#[tracing::instrument(name = "db.transaction", skip_all)]
 pub async fn transaction<T, F, Fut>(conn: &DatabaseConnection, actor: &Actor, f: F) -> ApiResult<T>
 where
     F: Fn(Arc<Writer>) -> Fut,

@@ -187,28 +187,7 @@ db_test!(
     requests_over_the_time_limit_are_cut,
     settings = |s: &mut ServeSettings| s.limits.request_timeout = 1,
     |app| async move {
-        use sea_orm::{ConnectionTrait, TransactionTrait};
-        // Hold the write lock of the organisation table so that a mutation must wait for it.
-        let blocker = app.db.begin().await.unwrap();
-        match app.db.get_database_backend() {
-            sea_orm::DbBackend::Sqlite => {
-                // The first write in a transaction takes SQLite's single write lock.
-                blocker
-                    .execute_unprepared("UPDATE organization SET version = version WHERE 1 = 0")
-                    .await
-                    .unwrap();
-                blocker
-                    .execute_unprepared("CREATE TABLE hold_write_lock (x INTEGER)")
-                    .await
-                    .unwrap();
-            }
-            _ => {
-                blocker
-                    .execute_unprepared("LOCK TABLE organization IN ACCESS EXCLUSIVE MODE")
-                    .await
-                    .unwrap();
-            }
-        }
+        let blocker = crate::harness::hold_write_lock(&app.db).await;
         let started = std::time::Instant::now();
         let r = app
             .http

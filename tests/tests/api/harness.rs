@@ -1,7 +1,7 @@
 //! Test harness: fresh databases, a running server, and a small GraphQL client.
 
 use gridgov::app::Application;
-use gridgov::config::{DatabaseSettings, ServeSettings};
+use gridgov::config::{DatabaseSettings, DatabaseTuning, ServeSettings};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -23,10 +23,23 @@ pub struct TestDb {
 enum Cleanup {
     // Held only so that the directory lives as long as the test.
     File(#[allow(dead_code)] tempfile::TempDir),
-    PgDatabase { admin_url: String, name: String },
+    PgDatabase {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test manages itself.
+    Nothing,
 }
 
 impl TestDb {
+    /// A database at `url` that the test itself creates and removes.
+    pub fn existing(url: String) -> TestDb {
+        TestDb {
+            url,
+            cleanup: Cleanup::Nothing,
+        }
+    }
+
     /// A new empty database, or `None` (with a loud note) when PostgreSQL is not configured.
     pub async fn create(backend: Backend) -> Option<TestDb> {
         match backend {
@@ -99,6 +112,47 @@ impl Drop for TestDb {
     }
 }
 
+/// A pool over the database of `settings`, with every migration applied.
+pub async fn migrated(settings: &DatabaseSettings, tuning: &DatabaseTuning) -> DatabaseConnection {
+    let db = gridgov::db::connect_tuned(settings, tuning)
+        .await
+        .expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    db
+}
+
+/// A new ADMIN API key with `pii:read`.
+pub async fn admin_key(db: &DatabaseConnection) -> String {
+    let (_, key) = gridgov::auth::apikey::create(
+        db,
+        gridgov::auth::apikey::NewKey {
+            name: "test admin".into(),
+            role: gridgov::auth::Role::Admin,
+            grid_codes: vec![],
+            organization_id: None,
+            scopes: vec!["pii:read".into()],
+            expires_at: None,
+        },
+    )
+    .await
+    .expect("admin key");
+    key
+}
+
+/// Holds the organisation table's write lock until the returned transaction ends, so that a
+/// mutation writing an organisation must wait for it.
+pub async fn hold_write_lock(db: &DatabaseConnection) -> sea_orm::DatabaseTransaction {
+    use sea_orm::TransactionTrait;
+    let blocker = db.begin().await.expect("begin");
+    let lock = match db.get_database_backend() {
+        // The first write in a transaction takes SQLite's single write lock.
+        sea_orm::DbBackend::Sqlite => "CREATE TABLE hold_write_lock (x INTEGER)",
+        _ => "LOCK TABLE organization IN ACCESS EXCLUSIVE MODE",
+    };
+    blocker.execute_unprepared(lock).await.expect("lock");
+    blocker
+}
+
 /// A running server over a migrated database.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -106,6 +160,8 @@ pub struct TestApp {
     pub admin_key: String,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
+    /// Shuts the server down when triggered.
+    pub shutdown: gridgov::shutdown::ShutdownSignal,
     _db: TestDb,
 }
 
@@ -117,44 +173,56 @@ impl TestApp {
         configure: impl FnOnce(&mut ServeSettings),
     ) -> Option<TestApp> {
         let test_db = TestDb::create(backend).await?;
-        let settings = DatabaseSettings {
+        Some(TestApp::spawn_on(test_db, |_, _| {}, configure).await)
+    }
+
+    /// Starts gridgov over `test_db` (migrated here), with its pool settings adjusted by `pool`
+    /// and its server settings by `configure`. A `read_replica_url` set by `configure` is
+    /// connected as the read replica.
+    pub async fn spawn_on(
+        test_db: TestDb,
+        pool: impl FnOnce(&mut DatabaseSettings, &mut DatabaseTuning),
+        configure: impl FnOnce(&mut ServeSettings),
+    ) -> TestApp {
+        let mut settings = DatabaseSettings {
             database_url: test_db.url.clone(),
             db_max_connections: 5,
             db_acquire_timeout: 5,
         };
-        let db = gridgov::db::connect(&settings).await.expect("connect");
-        Migrator::up(&db, None).await.expect("migrate");
+        let mut tuning = DatabaseTuning::default();
+        pool(&mut settings, &mut tuning);
+        let db = migrated(&settings, &tuning).await;
         let mut serve = ServeSettings::ephemeral().expect("default settings");
         serve.debug_extensions = true;
         configure(&mut serve);
-        let app = Application::build(db.clone(), serve).await.expect("bind");
-        let addr = app.local_addr().expect("addr");
-        tokio::spawn(app.run_until_stopped());
-        let (_, admin_key) = gridgov::auth::apikey::create(
-            &db,
-            gridgov::auth::apikey::NewKey {
-                name: "test admin".into(),
-                role: gridgov::auth::Role::Admin,
-                grid_codes: vec![],
-                organization_id: None,
-                scopes: vec!["pii:read".into()],
-                expires_at: None,
-            },
+        let replica = gridgov::db::connect_read_replica(
+            &settings,
+            &tuning,
+            serve.read_replica_url.as_deref(),
         )
         .await
-        .expect("admin key");
-        Some(TestApp {
+        .expect("connect the replica");
+        let app = Application::build(db.clone(), serve)
+            .await
+            .expect("bind")
+            .with_read_replica(replica);
+        let addr = app.local_addr().expect("addr");
+        let shutdown = app.shutdown_signal();
+        tokio::spawn(app.run_until_stopped());
+        let admin_key = admin_key(&db).await;
+        TestApp {
             addr,
             db,
             admin_key,
             http: reqwest::Client::new(),
+            shutdown,
             _db: test_db,
-        })
+        }
     }
 
-    /// Starts a second gridgov server (another replica) over the same database, with its own
-    /// connection pool; returns its address.
-    pub async fn replica(&self) -> SocketAddr {
+    /// Starts a second gridgov server over the same database (another replica of the
+    /// service), with its own connection pool; returns its address.
+    pub async fn second_server(&self) -> SocketAddr {
         let settings = DatabaseSettings {
             database_url: self._db.url.clone(),
             db_max_connections: 5,
@@ -265,6 +333,24 @@ macro_rules! db_test {
                     return;
                 };
                 $body.await;
+            }
+        }
+    };
+}
+
+/// Declares a test that runs `async fn $name(backend: Backend)` once on SQLite and once on
+/// PostgreSQL, for tests that set up their own servers: `backend_test!(name);`
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Backend::Postgres).await;
             }
         }
     };

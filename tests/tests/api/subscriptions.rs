@@ -198,7 +198,7 @@ db_test!(
     an_event_reaches_a_subscriber_on_another_replica,
     |app| async move {
         let f = fixture::load(&app.db).await;
-        let other = app.replica().await;
+        let other = app.second_server().await;
         let s2 = f.service("s2");
         let mut sub = Sub::start(app.addr, Some(&app.admin_key), SERVICE_CHANGED, json!({})).await;
 
@@ -355,6 +355,16 @@ db_test!(
                 .to_owned();
             assert!(phone.contains('*'), "unmasked phone in an event: {phone}");
         }
+    }
+);
+
+db_test!(
+    shutting_down_closes_subscriptions_with_going_away,
+    |app| async move {
+        let mut sub = Sub::start(app.addr, Some(&app.admin_key), SERVICE_CHANGED, json!({})).await;
+        app.shutdown.trigger();
+        let line = sub.next().await;
+        assert_eq!(line["closed"]["code"], 1001, "{line}");
     }
 );
 
