@@ -40,10 +40,15 @@ impl ChangeHub {
             wake: Arc::new(Notify::new()),
         });
         if db.get_database_backend() == DbBackend::Postgres {
-            tokio::spawn(listen(
-                db.get_postgres_connection_pool().clone(),
-                hub.wake.clone(),
-            ));
+            // A pool of its own with one connection, so that the listener never takes a
+            // connection from the requests' pool.
+            let options = db.get_postgres_connection_pool().connect_options();
+            let own = sea_orm::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .max_lifetime(None)
+                .idle_timeout(None)
+                .connect_lazy_with((*options).clone());
+            tokio::spawn(listen(own, Arc::downgrade(&hub)));
         }
         tokio::spawn(dispatch(Arc::downgrade(&hub)));
         hub
@@ -132,12 +137,18 @@ async fn dispatch(hub: std::sync::Weak<ChangeHub>) {
 
 /// LISTENs to [`changes::CHANNEL`] on a dedicated connection and wakes the dispatcher on every
 /// notification; reconnects after losing the database.
-async fn listen(pool: sea_orm::sqlx::PgPool, wake: Arc<Notify>) {
+async fn listen(pool: sea_orm::sqlx::PgPool, hub: std::sync::Weak<ChangeHub>) {
     use sea_orm::sqlx::postgres::PgListener;
     loop {
+        let Some(wake) = hub.upgrade().map(|h| h.wake.clone()) else {
+            return;
+        };
         match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(changes::CHANNEL).await {
                 Ok(()) => loop {
+                    if hub.strong_count() == 0 {
+                        return;
+                    }
                     match listener.try_recv().await {
                         Ok(Some(_)) => wake.notify_one(),
                         // The connection was lost and is re-established on the next call;
