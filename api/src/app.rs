@@ -223,7 +223,8 @@ impl Application {
         crate::metrics::install();
         let state = AppState {
             schema: schema::build_schema(&settings.limits),
-            changes: ChangeHub::start(db.clone()),
+            changes: ChangeHub::start(db.clone(), settings.notify_database_url.as_deref())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             db,
             replica: None,
             shutdown: ShutdownSignal::default(),

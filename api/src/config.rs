@@ -95,6 +95,10 @@ pub struct ServeSettings {
     /// audit trail and the personal-data access log use the primary (`DATABASE_URL`).
     #[arg(long, env = "GRIDGOV_READ_REPLICA_URL", hide_env_values = true)]
     pub read_replica_url: Option<String>,
+    /// Direct PostgreSQL URL for the change listener (`LISTEN`), when `DATABASE_URL` goes
+    /// through a transaction-mode pooler, which cannot carry LISTEN sessions.
+    #[arg(long, env = "GRIDGOV_NOTIFY_DATABASE_URL", hide_env_values = true)]
+    pub notify_database_url: Option<String>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT; connections still open
     /// then are dropped.
     #[arg(long, env = "GRIDGOV_SHUTDOWN_GRACE", default_value_t = 30)]

@@ -9,6 +9,7 @@
 //! replica that died between commit and numbering left behind.
 
 use crate::store::changes::{self, Change};
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{Condition, DatabaseConnection, DbBackend};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +32,18 @@ pub struct ChangeHub {
 }
 
 impl ChangeHub {
-    /// Starts the dispatcher (and, on PostgreSQL, the listener) for `db`.
-    pub fn start(db: DatabaseConnection) -> Arc<Self> {
+    /// Starts the dispatcher (and, on PostgreSQL, the listener) for `db`. The listener
+    /// connects to `listen_url` when given (a direct URL past a transaction-mode pooler),
+    /// else with the options of `db`'s pool. Fails only when `listen_url` is not a
+    /// PostgreSQL URL.
+    pub fn start(db: DatabaseConnection, listen_url: Option<&str>) -> Result<Arc<Self>, String> {
+        // The URL may hold a password: the message does not repeat it.
+        let direct = listen_url
+            .map(|url| {
+                url.parse::<PgConnectOptions>()
+                    .map_err(|_| "GRIDGOV_NOTIFY_DATABASE_URL is not a PostgreSQL URL".to_owned())
+            })
+            .transpose()?;
         let (sender, _) = broadcast::channel(CAPACITY);
         let hub = Arc::new(ChangeHub {
             db: db.clone(),
@@ -42,16 +53,19 @@ impl ChangeHub {
         if db.get_database_backend() == DbBackend::Postgres {
             // A pool of its own with one connection, so that the listener never takes a
             // connection from the requests' pool.
-            let options = db.get_postgres_connection_pool().connect_options();
+            let options = match direct {
+                Some(options) => options,
+                None => (*db.get_postgres_connection_pool().connect_options()).clone(),
+            };
             let own = sea_orm::sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .max_lifetime(None)
                 .idle_timeout(None)
-                .connect_lazy_with((*options).clone());
+                .connect_lazy_with(options);
             tokio::spawn(listen(own, Arc::downgrade(&hub)));
         }
         tokio::spawn(dispatch(Arc::downgrade(&hub)));
-        hub
+        Ok(hub)
     }
 
     /// A receiver of every change numbered from now on.

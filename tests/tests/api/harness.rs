@@ -223,6 +223,15 @@ impl TestApp {
     /// Starts a second gridgov server over the same database (another replica of the
     /// service), with its own connection pool; returns its address.
     pub async fn second_server(&self) -> SocketAddr {
+        self.second_server_with(|_, _| {}).await
+    }
+
+    /// Like [`second_server`](Self::second_server), with its settings adjusted by `configure`
+    /// (which also gets the database URL).
+    pub async fn second_server_with(
+        &self,
+        configure: impl FnOnce(&mut ServeSettings, &str),
+    ) -> SocketAddr {
         let settings = DatabaseSettings {
             database_url: self._db.url.clone(),
             db_max_connections: 5,
@@ -233,6 +242,7 @@ impl TestApp {
             .expect("connect replica");
         let mut serve = ServeSettings::ephemeral().expect("default settings");
         serve.debug_extensions = true;
+        configure(&mut serve, &self._db.url);
         let app = Application::build(db, serve).await.expect("bind replica");
         let addr = app.local_addr().expect("addr");
         tokio::spawn(app.run_until_stopped());

@@ -359,6 +359,43 @@ db_test!(
 );
 
 db_test!(
+    a_listener_with_a_url_of_its_own_delivers_events,
+    |app| async move {
+        // What a deployment behind a transaction-mode pooler does: the listener connects directly.
+        let f = fixture::load(&app.db).await;
+        let direct = app
+            .second_server_with(|s, url| {
+                if url.starts_with("postgres") {
+                    s.notify_database_url = Some(url.to_owned());
+                }
+            })
+            .await;
+        let mut sub = Sub::start(direct, Some(&app.admin_key), SERVICE_CHANGED, json!({})).await;
+        let (app, s2) = (&app, &f.service("s2"));
+        let marker = sub
+            .until_live("serviceChanged", |n| async move {
+                let title = format!("直连 {n}");
+                rename(app, app.addr, s2, &title).await;
+                title
+            })
+            .await;
+        assert!(marker.starts_with("直连"));
+    }
+);
+
+#[tokio::test]
+async fn a_listener_url_that_is_not_postgres_is_refused_without_echoing_it() {
+    let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+    let mut settings = gridgov::config::ServeSettings::ephemeral().unwrap();
+    settings.notify_database_url = Some("postgres://u:s3cret@[::bad".into());
+    let Err(e) = gridgov::app::Application::build(db, settings).await else {
+        panic!("a broken listener URL was accepted");
+    };
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+}
+
+db_test!(
     shutting_down_closes_subscriptions_with_going_away,
     |app| async move {
         let mut sub = Sub::start(app.addr, Some(&app.admin_key), SERVICE_CHANGED, json!({})).await;
