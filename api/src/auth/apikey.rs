@@ -82,13 +82,36 @@ pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
     am.updated_at = Set(now());
     am.version = Set(version + 1);
     am.update(db).await?;
+    CACHE.invalidate_all();
     Ok(true)
 }
 
+/// How long a key, once checked, is trusted without looking it up again.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Callers of recently checked keys, by key hash (never the key itself): a partner's requests
+/// then skip the key lookup (and the lookup of its grid scopes). An entry lives [`CACHE_TTL`] at
+/// most, and is not used past the key's expiry; so a key revoked by another process (the CLI,
+/// another replica) stops working within [`CACHE_TTL`], and [`revoke`] in this process clears
+/// the cache at once.
+static CACHE: std::sync::LazyLock<moka::sync::Cache<String, (Caller, Option<DateTime<Utc>>)>> =
+    std::sync::LazyLock::new(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(CACHE_TTL)
+            .build()
+    });
+
 /// The caller behind an API key; UNAUTHENTICATED when unknown, revoked or expired.
 pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Caller> {
+    let key_hash = hash(key);
+    if let Some((caller, expires)) = CACHE.get(&key_hash)
+        && expires.is_none_or(|e| e > Utc::now())
+    {
+        return Ok(caller);
+    }
     let found = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash(key)))
+        .filter(api_key::Column::KeyHash.eq(key_hash.clone()))
         .one(db)
         .await?;
     let Some(k) = found else {
@@ -100,12 +123,14 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Calle
     let role: Role = k.role.parse().map_err(|_| ApiError::Unauthenticated)?;
     let codes: Vec<String> = serde_json::from_str(&k.grid_codes).unwrap_or_default();
     let scopes: Vec<String> = serde_json::from_str(&k.scopes).unwrap_or_default();
-    Ok(Caller {
+    let caller = Caller {
         id: format!("apikey:{}", k.id),
         role,
         grids: grid_scopes(db, &codes).await?,
         organization_id: k.organization_id,
         person_id: None,
         scopes,
-    })
+    };
+    CACHE.insert(key_hash, (caller.clone(), k.expires_at));
+    Ok(caller)
 }
