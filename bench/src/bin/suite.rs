@@ -52,6 +52,10 @@ struct Args {
     /// Leave PostGraphile out.
     #[arg(long)]
     no_postgraphile: bool,
+    /// Extra environment of the gridgov process, `KEY=VALUE` (repeatable), e.g. to try an
+    /// allocator with `LD_PRELOAD=…` or a `GRIDGOV_*` setting.
+    #[arg(long = "gridgov-env")]
+    gridgov_env: Vec<String>,
     /// Run only these workloads of the suite (node, nested, stats, mixed, bulk; repeatable).
     #[arg(long)]
     only: Vec<String>,
@@ -195,11 +199,17 @@ fn api_key(database_url: &str) -> anyhow::Result<String> {
 /// Starts `gridgov serve` with the statement counter on and the rate limit out of the way.
 async fn serve_gridgov(
     database_url: &str,
-    pool: u32,
+    args: &Args,
     logs: &Path,
 ) -> anyhow::Result<(Proc, String)> {
     let port = procs::free_port()?;
-    let mut cmd = gridgov(database_url, pool);
+    let mut cmd = gridgov(database_url, args.pool);
+    for kv in &args.gridgov_env {
+        let (k, v) = kv
+            .split_once('=')
+            .context("--gridgov-env takes KEY=VALUE")?;
+        cmd.env(k, v);
+    }
     cmd.args([
         "serve",
         "--skip-migrations",
@@ -487,7 +497,7 @@ async fn suite(args: Args) -> anyhow::Result<()> {
     let db = prepare_database(&args.database_url, args.scale).await?;
     let fixture = Fixture::load(&db).await?;
     let key = api_key(&args.database_url)?;
-    let (gg, gg_url) = serve_gridgov(&args.database_url, args.pool, &logs).await?;
+    let (gg, gg_url) = serve_gridgov(&args.database_url, &args, &logs).await?;
     let (stat, static_base) = serve_static(&logs).await?;
     let pgl = if args.no_postgraphile {
         None
@@ -683,7 +693,7 @@ async fn endurance(args: Args, minutes: f64, fault: Option<(u64, u32)>) -> anyho
     let db = prepare_database(&url, scale).await?;
     let fixture = Fixture::load(&db).await?;
     let key = api_key(&url)?;
-    let (gg, gg_url) = serve_gridgov(&url, args.pool, &logs).await?;
+    let (gg, gg_url) = serve_gridgov(&url, &args, &logs).await?;
     let client = Client::new_url(&gg_url, Some(key.clone()));
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let run = format!("bench-run-{stamp}");
