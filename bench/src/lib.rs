@@ -6,16 +6,41 @@ use gridgov::config::{DatabaseSettings, ServeSettings};
 use migration::{Migrator, MigratorTrait};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+pub mod load;
+pub mod pgbench;
+pub mod procs;
+pub mod workload;
+
+/// SQL statements as run, with their parameters written in (see [`start_capturing`]).
+pub type Captured = Arc<Mutex<Vec<String>>>;
 
 /// A gridgov server running in this process over `database_url`, with the demo data loaded;
 /// returns its address and an ADMIN API key.
 pub async fn start(database_url: &str, scale: u32) -> anyhow::Result<(SocketAddr, String)> {
+    start_capturing(database_url, scale, None).await
+}
+
+/// [`start`], and when `capture` is given, every SQL statement the server runs is appended to
+/// it with its parameters inlined (sea-orm's metric callback; statement counting is then off).
+pub async fn start_capturing(
+    database_url: &str,
+    scale: u32,
+    capture: Option<Captured>,
+) -> anyhow::Result<(SocketAddr, String)> {
     let settings = DatabaseSettings {
         database_url: database_url.to_owned(),
         db_max_connections: 16,
         db_acquire_timeout: 30,
     };
-    let db = gridgov::db::connect(&settings).await?;
+    let mut db = gridgov::db::connect(&settings).await?;
+    if let Some(capture) = capture {
+        db.set_metric_callback(move |info| {
+            let mut c = capture.lock().unwrap_or_else(|p| p.into_inner());
+            c.push(info.statement.to_string());
+        });
+    }
     Migrator::up(&db, None).await?;
     gridgov::seed::seed_demo(&db, scale, false).await?;
     let mut serve = ServeSettings::ephemeral()?;
@@ -41,24 +66,30 @@ pub async fn start(database_url: &str, scale: u32) -> anyhow::Result<(SocketAddr
 pub struct Client {
     http: reqwest::Client,
     url: String,
-    key: String,
+    key: Option<String>,
 }
 
 impl Client {
     pub fn new(addr: SocketAddr, key: String) -> Self {
+        Self::new_url(&format!("http://{addr}/graphql"), Some(key))
+    }
+
+    /// A client of the GraphQL endpoint at `url`, with a bearer key when given.
+    pub fn new_url(url: &str, key: Option<String>) -> Self {
         Client {
             http: reqwest::Client::new(),
-            url: format!("http://{addr}/graphql"),
+            url: url.to_owned(),
             key,
         }
     }
 
     /// Runs one operation; returns `data` and `extensions.sqlStatements`.
     pub async fn run(&self, query: &str, variables: Value) -> anyhow::Result<(Value, u64)> {
-        let body: Value = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.key)
+        let mut request = self.http.post(&self.url);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        let body: Value = request
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await?

@@ -4,6 +4,7 @@
 //! `cargo run --release -p gridgov-bench --bin stats -- --database-url URL [--scale 100] [--rounds 20]`
 
 use clap::Parser;
+use gridgov_bench::workload::GG_STATS as STATS;
 use gridgov_bench::{Client, start};
 use hdrhistogram::Histogram;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -19,16 +20,6 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     rounds: u32,
 }
-
-const STATS: &str = r#"query($g: ID!, $from: DateTime, $to: DateTime) { stats(withinGridId: $g, from: $from, to: $to) {
-    residentCount { value } residentsByTag { tag count { value } } residentsByGender { key count { value } }
-    residentsByAgeBand { key count { value } } gridCount { value } gridsWithWorker { value } coverageRate
-    workerCount { value } residentsPerWorker gridsWithoutWorker(first: 10) { totalCount nodes { code } }
-    serviceCount { value } servicesByStatus { status count { value } } servicesByCategory { category count { value } }
-    completionRate participationCount { value } volunteerCount { value } volunteerHours noShowRate
-    byOrganization { organization { name } count { value } }
-    byChildGrid { grid { code } residentCount { value } participationCount { value } coverageRate }
-    series(interval: MONTH) { start serviceCount { value } participationCount { value } volunteerHours } } }"#;
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
