@@ -1,7 +1,8 @@
 //! One row per object a committed mutation created, changed or deleted: the change feed and the
 //! source of subscription events.
 //!
-//! Rows are written in the mutation's transaction with `seq` null and numbered after commit by
+//! Rows are written in the mutation's transaction with `seq` null (and listed in
+//! `change_pending`) and numbered after commit by
 //! one serialised statement (`store::changes::stamp`), so `seq` order is commit order: a reader
 //! that has seen `seq` N never later finds a new row below N.
 

@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod change_event;
+pub mod change_pending;
 pub mod enums;
 pub mod grid;
 pub mod grid_assignment;

@@ -33,18 +33,18 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        // The rows still to be numbered, in the order the stamping statement takes them.
+        // The ids of the rows still to be numbered. A table of its own rather than a partial
+        // index on `seq IS NULL`: on PostgreSQL every numbered row leaves a dead version behind,
+        // and a partial index would keep pointing at them until VACUUM (measured: 1 s per
+        // numbering after 1.7 million changes), while this table stays a few rows long.
         manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX ix_change_event_unstamped ON change_event (created_at, id) \
-                 WHERE seq IS NULL",
-            )
+            .create_table(table("change_pending").to_owned())
             .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_table(manager, "change_pending").await?;
         drop_table(manager, "change_event").await
     }
 }

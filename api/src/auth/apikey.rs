@@ -89,12 +89,15 @@ pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
 /// How long a key, once checked, is trusted without looking it up again.
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A checked key's caller and its expiry.
+type CachedKey = (Caller, Option<DateTime<Utc>>);
+
 /// Callers of recently checked keys, by key hash (never the key itself): a partner's requests
 /// then skip the key lookup (and the lookup of its grid scopes). An entry lives [`CACHE_TTL`] at
 /// most, and is not used past the key's expiry; so a key revoked by another process (the CLI,
 /// another replica) stops working within [`CACHE_TTL`], and [`revoke`] in this process clears
 /// the cache at once.
-static CACHE: std::sync::LazyLock<moka::sync::Cache<String, (Caller, Option<DateTime<Utc>>)>> =
+static CACHE: std::sync::LazyLock<moka::sync::Cache<String, CachedKey>> =
     std::sync::LazyLock::new(|| {
         moka::sync::Cache::builder()
             .max_capacity(10_000)

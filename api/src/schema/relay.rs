@@ -74,10 +74,12 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// An edge of a connection: a node and the cursor to continue after it.
-pub struct Edge<N> {
+/// An edge of a connection: a node and the cursor to continue after it (encoded only when
+/// asked for).
+pub struct Edge<N: NodeObject> {
     node: N,
-    cursor: String,
+    page: Arc<Page<<N::Entity as EntityTrait>::Model>>,
+    index: usize,
 }
 
 #[Object(
@@ -98,8 +100,13 @@ impl<N: NodeObject> Edge<N> {
         &self.node
     }
     /// Opaque cursor: pass it as `after` (or `before`) to continue from this edge.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> ApiResult<String> {
+        let row = self
+            .page
+            .rows
+            .get(self.index)
+            .ok_or_else(|| ApiError::internal("an edge outside its page"))?;
+        self.page.cursor_of(row)
     }
 }
 
@@ -109,33 +116,38 @@ type CountFuture = BoxFuture<'static, ApiResult<u64>>;
 type Counter = Arc<dyn Fn(&RequestCtx) -> CountFuture + Send + Sync>;
 
 /// A Relay connection of `N`.
-pub struct Connection<N> {
+pub struct Connection<N: NodeObject> {
     edges: Vec<Edge<N>>,
     page_info: PageInfo,
     total: Counter,
 }
 
 impl<N: NodeObject> Connection<N> {
-    fn from_page(page: &Page<<N::Entity as EntityTrait>::Model>, total: Counter) -> Self {
+    fn from_page(
+        page: Arc<Page<<N::Entity as EntityTrait>::Model>>,
+        total: Counter,
+    ) -> ApiResult<Self> {
         let edges: Vec<Edge<N>> = page
             .rows
             .iter()
-            .map(|(m, c)| Edge {
+            .enumerate()
+            .map(|(index, m)| Edge {
                 node: N::from_model(m.clone()),
-                cursor: c.clone(),
+                page: page.clone(),
+                index,
             })
             .collect();
         let page_info = PageInfo {
             has_next_page: page.has_next,
             has_previous_page: page.has_previous,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+            start_cursor: page.rows.first().map(|m| page.cursor_of(m)).transpose()?,
+            end_cursor: page.rows.last().map(|m| page.cursor_of(m)).transpose()?,
         };
-        Connection {
+        Ok(Connection {
             edges,
             page_info,
             total,
-        }
+        })
     }
 
     /// A root connection: one statement for the page, one more for `totalCount` if asked.
@@ -151,7 +163,7 @@ impl<N: NodeObject> Connection<N> {
             let (db, select) = (rq.db.clone(), select.clone());
             Box::pin(async move { page::count(&db, select).await })
         });
-        Ok(Self::from_page(&p, total))
+        Self::from_page(Arc::new(p), total)
     }
 
     /// A nested connection under `parent`: batched with the same field of every sibling parent.
@@ -183,7 +195,7 @@ impl<N: NodeObject> Connection<N> {
             );
             Box::pin(async move { Ok(loader.load_one(key).await?.unwrap_or(0)) })
         });
-        Ok(Self::from_page(&p, total))
+        Self::from_page(p, total)
     }
 }
 

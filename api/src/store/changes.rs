@@ -16,11 +16,11 @@
 use super::Table;
 use super::write::{Writer, db};
 use crate::error::ApiResult;
-use entity::change_event;
 pub use entity::change_event::Model as Change;
 use entity::{
     ChangeKind, EntityType, grid, membership, organization, participation, person, service,
 };
+use entity::{change_event, change_pending};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
@@ -266,7 +266,15 @@ impl Writer {
             })
             .collect();
         for chunk in rows.chunks(CHUNK) {
+            let pending: Vec<change_pending::ActiveModel> = chunk
+                .iter()
+                .map(|r| change_pending::ActiveModel { id: r.id.clone() })
+                .collect();
             change_event::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(db)?;
+            change_pending::Entity::insert_many(pending)
                 .exec_without_returning(&self.txn)
                 .await
                 .map_err(db)?;
@@ -305,14 +313,26 @@ pub const CHANNEL: &str = "gridgov_changes";
 /// Key of the advisory lock that serialises stamps on PostgreSQL ("gridgov" in ASCII).
 const STAMP_LOCK: i64 = 0x0067_7269_6467_6f76;
 
-/// Numbers every committed row that has no `seq` yet, above the highest `seq` so far, in the
-/// order of their mutation's time. Portable: `UPDATE … FROM` and window functions exist in both
-/// PostgreSQL and SQLite (3.33+).
-const STAMP: &str = "UPDATE change_event SET seq = numbered.n \
-     FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM change_event) \
-                      + ROW_NUMBER() OVER (ORDER BY created_at, id) AS n \
-           FROM change_event WHERE seq IS NULL) AS numbered \
+/// Numbers every committed row listed in `change_pending`, above the highest `seq` so far, in
+/// the order of their mutation's time, and takes them off the list — in one statement, so that
+/// exactly the rows it numbers leave the list.
+const STAMP_POSTGRES: &str = "WITH taken AS (DELETE FROM change_pending RETURNING id) \
+     UPDATE change_event SET seq = numbered.n \
+     FROM (SELECT c.id, (SELECT COALESCE(MAX(seq), 0) FROM change_event) \
+                        + ROW_NUMBER() OVER (ORDER BY c.created_at, c.id) AS n \
+           FROM taken JOIN change_event c ON c.id = taken.id) AS numbered \
      WHERE change_event.id = numbered.id";
+
+/// The same for SQLite, which has no `DELETE` in `WITH`: two statements, safe because the
+/// numbering transaction holds the write lock (nothing can be added to the list in between).
+const STAMP_SQLITE: [&str; 2] = [
+    "UPDATE change_event SET seq = numbered.n \
+     FROM (SELECT c.id, (SELECT COALESCE(MAX(seq), 0) FROM change_event) \
+                        + ROW_NUMBER() OVER (ORDER BY c.created_at, c.id) AS n \
+           FROM change_pending p JOIN change_event c ON c.id = p.id) AS numbered \
+     WHERE change_event.id = numbered.id",
+    "DELETE FROM change_pending",
+];
 
 /// Numbers the committed changes that are not numbered yet (see the module comment) and, on
 /// PostgreSQL, notifies every replica. Returns how many rows it numbered.
@@ -330,7 +350,18 @@ pub async fn stamp<C: ConnectionTrait + TransactionTrait>(conn: &C) -> Result<u6
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({STAMP_LOCK})"))
             .await?;
     }
-    let numbered = txn.execute_unprepared(STAMP).await?.rows_affected();
+    let numbered = if backend == DbBackend::Postgres {
+        txn.execute_unprepared(STAMP_POSTGRES)
+            .await?
+            .rows_affected()
+    } else {
+        let n = txn
+            .execute_unprepared(STAMP_SQLITE[0])
+            .await?
+            .rows_affected();
+        txn.execute_unprepared(STAMP_SQLITE[1]).await?;
+        n
+    };
     if numbered > 0 && backend == DbBackend::Postgres {
         // Delivered on commit, to every session listening on any replica. The payload is a
         // number, far below NOTIFY's 8,000-byte limit whatever the size of the change.
@@ -457,22 +488,20 @@ where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
     let id = Expr::col((E::default(), E::id_col()));
-    let mut recorded_already = Query::select();
-    recorded_already
-        .expr(Expr::val(1))
-        .from(change_event::Entity)
-        .and_where(
-            Expr::col((change_event::Entity, change_event::Column::EntityId))
-                .equals((E::default(), E::id_col())),
-        );
-    let mut last: Option<Uuid> = None;
+    // Objects are taken in id order; an interrupted run resumes after the last one it recorded.
+    let mut last: Option<Uuid> = change_event::Entity::find()
+        .select_only()
+        .column(change_event::Column::EntityId)
+        .filter(change_event::Column::EntityType.eq(E::TYPE))
+        .filter(change_event::Column::RequestId.eq(BASELINE))
+        .order_by_desc(change_event::Column::EntityId)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
     let mut total = 0;
     loop {
-        let txn = db.begin().await?;
-        let mut q = E::find()
-            .select_only()
-            .column_as(id.clone(), "id")
-            .filter(Expr::exists(recorded_already.clone()).not());
+        let mut q = E::find().select_only().column_as(id.clone(), "id");
         if let Some(l) = last {
             q = q.filter(id.clone().gt(l));
         }
@@ -480,30 +509,47 @@ where
             .order_by_asc(id.clone())
             .limit(BASELINE_CHUNK)
             .into_tuple()
-            .all(&txn)
+            .all(db)
             .await?;
         let Some(&end) = ids.last() else {
-            txn.rollback().await?;
             return Ok(total);
         };
-        let backend = txn.get_database_backend();
-        let writer = Writer {
-            txn,
-            actor: crate::store::write::Actor {
-                id: "system:baseline".to_owned(),
-                request_id: "baseline".to_owned(),
-                caller: std::sync::Arc::new(crate::auth::Caller::admin("system:baseline")),
-            },
-            now: crate::store::write::now(),
-            backend,
-        };
-        writer
-            .created::<E>(&ids)
-            .await
-            .map_err(|e| DbErr::Custom(format!("recording existing objects failed: {e}")))?;
-        writer.txn.commit().await?;
-        stamp(db).await?;
-        total += ids.len() as u64;
+        // Objects made by mutations already have their changes: one indexed lookup per chunk,
+        // rather than an anti-join over the whole feed for every chunk.
+        let recorded: BTreeSet<Uuid> = change_event::Entity::find()
+            .select_only()
+            .column(change_event::Column::EntityId)
+            .filter(change_event::Column::EntityId.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let fresh: Vec<Uuid> = ids.into_iter().filter(|i| !recorded.contains(i)).collect();
+        if !fresh.is_empty() {
+            let txn = db.begin().await?;
+            let backend = txn.get_database_backend();
+            let writer = Writer {
+                txn,
+                actor: crate::store::write::Actor {
+                    id: "system:baseline".to_owned(),
+                    request_id: BASELINE.to_owned(),
+                    caller: std::sync::Arc::new(crate::auth::Caller::admin("system:baseline")),
+                },
+                now: crate::store::write::now(),
+                backend,
+            };
+            writer
+                .created::<E>(&fresh)
+                .await
+                .map_err(|e| DbErr::Custom(format!("recording existing objects failed: {e}")))?;
+            writer.txn.commit().await?;
+            stamp(db).await?;
+            total += fresh.len() as u64;
+        }
         last = Some(end);
     }
 }
+
+/// The `request_id` of the changes [`baseline`] records.
+const BASELINE: &str = "baseline";

@@ -20,6 +20,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Page size when neither `first` nor `last` is given.
@@ -165,12 +166,17 @@ impl PageRequest {
     }
 }
 
-/// One page of rows, each with its cursor.
-#[derive(Debug, Clone)]
+/// Encodes the cursor of one row of a page.
+pub type CursorFn<M> = Arc<dyn Fn(&M) -> ApiResult<String> + Send + Sync>;
+
+/// One page of rows. Cursors are encoded only for the rows a client asks them of (most
+/// queries select none), by [`Page::cursor_of`].
+#[derive(Clone)]
 pub struct Page<M> {
-    pub rows: Vec<(M, String)>,
+    pub rows: Vec<M>,
     pub has_next: bool,
     pub has_previous: bool,
+    cursor: Option<CursorFn<M>>,
 }
 
 impl<M> Default for Page<M> {
@@ -179,6 +185,17 @@ impl<M> Default for Page<M> {
             rows: Vec::new(),
             has_next: false,
             has_previous: false,
+            cursor: None,
+        }
+    }
+}
+
+impl<M> Page<M> {
+    /// The cursor of `row` (a row of this page).
+    pub fn cursor_of(&self, row: &M) -> ApiResult<String> {
+        match &self.cursor {
+            Some(encode) => encode(row),
+            None => Err(ApiError::internal("a page without rows has no cursors")),
         }
     }
 }
@@ -248,10 +265,8 @@ fn finish<E: Table>(
     if page.backward {
         rows.reverse();
     }
-    let rows = rows
-        .into_iter()
-        .map(|m| Ok((cursor_of(order, &m)?, m)).map(|(c, m)| (m, c)))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let order = order.clone();
+    let cursor: CursorFn<E::Model> = Arc::new(move |m| cursor_of(&order, m));
     let (has_next, has_previous) = if page.backward {
         (page.before.is_some(), more)
     } else {
@@ -261,6 +276,7 @@ fn finish<E: Table>(
         rows,
         has_next,
         has_previous,
+        cursor: Some(cursor),
     })
 }
 
