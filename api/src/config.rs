@@ -103,6 +103,10 @@ pub struct ServeSettings {
     /// then are dropped.
     #[arg(long, env = "GRIDGOV_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Seconds between checks of an open WebSocket's credential: a connection whose key was
+    /// revoked or whose token expired meanwhile is closed with code 4403.
+    #[arg(long, env = "GRIDGOV_WS_RECHECK", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_recheck: u64,
     /// Report the number of SQL statements a request ran in `extensions.sqlStatements`.
     #[arg(long, env = "GRIDGOV_DEBUG_EXTENSIONS")]
     pub debug_extensions: bool,

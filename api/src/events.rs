@@ -12,6 +12,7 @@ use crate::store::changes::{self, Change};
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{Condition, DatabaseConnection, DbBackend};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
@@ -24,11 +25,17 @@ const CAPACITY: usize = 4096;
 /// Rows read per statement by the dispatcher.
 const BATCH: u64 = 500;
 
+/// Least time between two VACUUMs of the numbering list by one replica (only after it
+/// numbered something).
+const VACUUM_PERIOD: Duration = Duration::from_secs(30);
+
 /// The committed changes of this replica's database, as a broadcast.
 pub struct ChangeHub {
     db: DatabaseConnection,
     sender: broadcast::Sender<Arc<Change>>,
     wake: Arc<Notify>,
+    /// Changes numbered since the last [`changes::vacuum_pending`].
+    stamped: AtomicU64,
 }
 
 impl ChangeHub {
@@ -49,6 +56,7 @@ impl ChangeHub {
             db: db.clone(),
             sender,
             wake: Arc::new(Notify::new()),
+            stamped: AtomicU64::new(0),
         });
         if db.get_database_backend() == DbBackend::Postgres {
             // A pool of its own with one connection, so that the listener never takes a
@@ -82,7 +90,10 @@ impl ChangeHub {
     pub async fn committed(&self) {
         match changes::stamp(&self.db).await {
             Ok(0) => {}
-            Ok(_) => self.wake.notify_one(),
+            Ok(n) => {
+                self.stamped.fetch_add(n, Ordering::Relaxed);
+                self.wake.notify_one();
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "numbering committed changes failed; the next poll retries")
             }
@@ -93,6 +104,7 @@ impl ChangeHub {
 /// Reads newly numbered changes and broadcasts them, until the hub is dropped.
 async fn dispatch(hub: std::sync::Weak<ChangeHub>) {
     let mut last: Option<i64> = None;
+    let mut vacuumed = tokio::time::Instant::now();
     loop {
         let Some(h) = hub.upgrade() else { return };
         if last.is_none() {
@@ -109,8 +121,19 @@ async fn dispatch(hub: std::sync::Weak<ChangeHub>) {
             () = tokio::time::sleep(POLL) => false,
         };
         let Some(h) = hub.upgrade() else { return };
-        if !woken && let Err(e) = changes::stamp(&h.db).await {
-            tracing::debug!(error = %e, "numbering left-over changes failed");
+        if !woken {
+            match changes::stamp(&h.db).await {
+                Ok(n) => {
+                    h.stamped.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => tracing::debug!(error = %e, "numbering left-over changes failed"),
+            }
+        }
+        if vacuumed.elapsed() >= VACUUM_PERIOD && h.stamped.swap(0, Ordering::Relaxed) > 0 {
+            vacuumed = tokio::time::Instant::now();
+            if let Err(e) = changes::vacuum_pending(&h.db).await {
+                tracing::debug!(error = %e, "vacuuming the numbering list failed");
+            }
         }
         let from = match last {
             Some(n) if h.sender.receiver_count() > 0 => n,

@@ -80,6 +80,8 @@ impl<E: Scoped> Loader<ById<E>> for DbLoader {
 /// What a nested connection asks for, shared by the keys of all its parents.
 pub struct ChildSpec<E: Table> {
     fingerprint: String,
+    /// Hash of `fingerprint`, so that keys hash a number rather than the SQL text.
+    fingerprint_hash: u64,
     select: Select<E>,
     partition: ColumnRef,
     order: OrderSpec<E>,
@@ -103,13 +105,58 @@ impl<E: Table> ChildSpec<E> {
             order.direction,
             page
         );
+        let fingerprint_hash = {
+            let mut h = std::hash::DefaultHasher::new();
+            fingerprint.hash(&mut h);
+            h.finish()
+        };
         Arc::new(ChildSpec {
             fingerprint,
+            fingerprint_hash,
             select,
             partition,
             order,
             page,
         })
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+            || (self.fingerprint_hash == other.fingerprint_hash
+                && self.fingerprint == other.fingerprint)
+    }
+}
+
+/// The specs of one request's nested connections, by field of the query document: the same
+/// field under many parents (every resident's `participations`) builds its spec — filter,
+/// visibility condition, SQL fingerprint — once instead of once per parent.
+#[derive(Default)]
+pub struct ChildSpecs(
+    std::sync::Mutex<HashMap<(usize, std::any::TypeId), Arc<dyn std::any::Any + Send + Sync>>>,
+);
+
+impl ChildSpecs {
+    /// The spec of the document field at `field` (its address in the parsed document, which
+    /// outlives the request), built by `build` the first time.
+    pub fn get_or_build<E: Table>(
+        &self,
+        field: usize,
+        build: impl FnOnce() -> Result<Arc<ChildSpec<E>>, ApiError>,
+    ) -> Result<Arc<ChildSpec<E>>, ApiError> {
+        let key = (field, std::any::TypeId::of::<E>());
+        let cached = {
+            let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(&key).cloned()
+        };
+        if let Some(spec) = cached.and_then(|a| a.downcast::<ChildSpec<E>>().ok()) {
+            return Ok(spec);
+        }
+        let spec = build()?;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, spec.clone());
+        Ok(spec)
     }
 }
 
@@ -137,14 +184,14 @@ macro_rules! spec_key {
         }
         impl<E: Table> PartialEq for $key<E> {
             fn eq(&self, other: &Self) -> bool {
-                self.parent == other.parent && self.spec.fingerprint == other.spec.fingerprint
+                self.parent == other.parent && self.spec.same(&other.spec)
             }
         }
         impl<E: Table> Eq for $key<E> {}
         impl<E: Table> Hash for $key<E> {
             fn hash<H: Hasher>(&self, state: &mut H) {
                 self.parent.hash(state);
-                self.spec.fingerprint.hash(state);
+                self.spec.fingerprint_hash.hash(state);
             }
         }
     };
@@ -158,10 +205,7 @@ fn by_spec<E: Table>(
 ) -> Vec<(Arc<ChildSpec<E>>, Vec<Uuid>)> {
     let mut groups: Vec<(Arc<ChildSpec<E>>, Vec<Uuid>)> = Vec::new();
     for (parent, spec) in keys {
-        match groups
-            .iter_mut()
-            .find(|(s, _)| s.fingerprint == spec.fingerprint)
-        {
+        match groups.iter_mut().find(|(s, _)| s.same(&spec)) {
             Some((_, parents)) => parents.push(parent),
             None => groups.push((spec, vec![parent])),
         }

@@ -83,6 +83,9 @@ async fn serve(
     id: RequestId,
 ) {
     let actor: Arc<OnceLock<Actor>> = Arc::new(OnceLock::new());
+    // The credential the connection was opened with, checked again every `ws_recheck` seconds.
+    let credential: Arc<OnceLock<HeaderMap>> = Arc::new(OnceLock::new());
+    let init_credential = credential.clone();
     let executor = WsExecutor {
         state: state.clone(),
         actor: actor.clone(),
@@ -120,6 +123,7 @@ async fn serve(
             .await
             .map_err(|e| async_graphql::Error::new(e.to_string()))?;
             caller.scopes.retain(|s| s != auth::PII_READ);
+            let _ = init_credential.set(headers);
             let _ = actor.set(Actor {
                 id: caller.id.clone(),
                 request_id: id.0.clone(),
@@ -129,17 +133,24 @@ async fn serve(
         },
     );
     let mut connection = std::pin::pin!(connection);
+    let period = std::time::Duration::from_secs(state.settings.ws_recheck);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let message = tokio::select! {
             m = connection.next() => m,
+            _ = recheck.tick() => {
+                if still_valid(&state, credential.get(), &client).await {
+                    continue;
+                }
+                // Revoked or expired since the connection opened: the client must come back
+                // with a valid credential.
+                close(&mut sink, 4403, "Forbidden: the credential is no longer valid").await;
+                break;
+            }
             () = state.shutdown.cancelled() => {
                 // Going away: the client reconnects, to another replica if there is one.
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: 1001,
-                        reason: "server shutting down".into(),
-                    })))
-                    .await;
+                close(&mut sink, 1001, "server shutting down").await;
                 break;
             }
         };
@@ -147,12 +158,7 @@ async fn serve(
         let sent = match message {
             WsMessage::Text(text) => sink.send(Message::Text(text.into())).await,
             WsMessage::Close(code, reason) => {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                close(&mut sink, code, reason).await;
                 break;
             }
         };
@@ -160,6 +166,42 @@ async fn serve(
             break;
         }
     }
+}
+
+/// Sends a close frame; the connection ends either way.
+async fn close(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    code: u16,
+    reason: impl Into<axum::extract::ws::Utf8Bytes>,
+) {
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+/// Whether the connection's credential still authenticates. Only a refusal of the credential
+/// ends the connection: while the database is unreachable the connection stays (its streams
+/// read nothing new meanwhile). A connection that has not authenticated yet has nothing to
+/// check.
+async fn still_valid(
+    state: &AppState,
+    credential: Option<&HeaderMap>,
+    client: &SocketAddr,
+) -> bool {
+    let Some(headers) = credential else {
+        return true;
+    };
+    let checked = auth::authenticate(
+        &state.db,
+        &state.settings.auth,
+        headers,
+        &client.ip().to_string(),
+    )
+    .await;
+    !matches!(checked, Err(ApiError::Unauthenticated))
 }
 
 /// Runs the operations of one connection: subscriptions only, each with the connection's

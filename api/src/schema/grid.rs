@@ -140,17 +140,12 @@ impl Grid {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(grid::Entity::find())?;
-        let partition = (grid::Entity, grid::Column::ParentId).into_column_ref();
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let select = filter.unwrap_or_default().apply(grid::Entity::find())?;
+            let partition = (grid::Entity, grid::Column::ParentId).into_column_ref();
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     /// Residents whose home is this grid (or, with `includeDescendants`, any grid below it).
@@ -167,21 +162,16 @@ impl Grid {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(person::Entity::find())?;
-        let (select, partition) = by_grid(
-            select,
-            (person::Entity, person::Column::GridId),
-            include_descendants,
-        );
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let select = filter.unwrap_or_default().apply(person::Entity::find())?;
+            let (select, partition) = by_grid(
+                select,
+                (person::Entity, person::Column::GridId),
+                include_descendants,
+            );
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     /// Services delivered in this grid (or, with `includeDescendants`, anywhere below it).
@@ -198,21 +188,16 @@ impl Grid {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(service::Entity::find())?;
-        let (select, partition) = by_grid(
-            select,
-            (service::Entity, service::Column::GridId),
-            include_descendants,
-        );
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let select = filter.unwrap_or_default().apply(service::Entity::find())?;
+            let (select, partition) = by_grid(
+                select,
+                (service::Entity, service::Column::GridId),
+                include_descendants,
+            );
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     /// Statistics over this grid's subtree (see `Query.stats`).

@@ -56,6 +56,8 @@ pub struct RequestCtx {
     pub changes: Arc<ChangeHub>,
     /// Unmasked personal-data reads of this request, written to the access log when it ends.
     pii_reads: Arc<std::sync::Mutex<Vec<(Uuid, &'static str)>>>,
+    /// Specs of the nested connections, built once per document field.
+    pub child_specs: crate::loaders::ChildSpecs,
 }
 
 impl RequestCtx {
@@ -75,6 +77,7 @@ impl RequestCtx {
             actor,
             changes,
             pii_reads: Arc::default(),
+            child_specs: Default::default(),
         }
     }
 
@@ -382,6 +385,7 @@ pub async fn execute(
         actor,
         changes: changes.clone(),
         pii_reads: pii_reads.clone(),
+        child_specs: Default::default(),
     });
     let run = drive::Driven::new(schema.execute(request), rx);
     let mut response = STATEMENTS.scope(counter.clone(), run).await;

@@ -97,17 +97,13 @@ impl Organization {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Membership>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let partition = (membership::Entity, membership::Column::OrganizationId).into_column_ref();
-        let select = membership::Entity::find();
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let partition =
+                (membership::Entity, membership::Column::OrganizationId).into_column_ref();
+            let select = membership::Entity::find();
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     /// Services this organisation organises.
@@ -123,17 +119,12 @@ impl Organization {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(service::Entity::find())?;
-        let partition = (service::Entity, service::Column::OrganizerId).into_column_ref();
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let select = filter.unwrap_or_default().apply(service::Entity::find())?;
+            let partition = (service::Entity, service::Column::OrganizerId).into_column_ref();
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     async fn created_at(&self) -> DateTime<Utc> {

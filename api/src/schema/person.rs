@@ -195,19 +195,15 @@ impl Person {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
-        let page = PageRequest::new(first, after, last, before)?;
-        let select = filter
-            .unwrap_or_default()
-            .apply(participation::Entity::find())?;
-        let partition = (participation::Entity, participation::Column::PersonId).into_column_ref();
-        Connection::child(
-            RequestCtx::of(ctx)?,
-            self.0.id,
-            select,
-            partition,
-            order_spec(order_by),
-            page,
-        )
+        Connection::child(ctx, self.0.id, || {
+            let page = PageRequest::new(first, after, last, before)?;
+            let select = filter
+                .unwrap_or_default()
+                .apply(participation::Entity::find())?;
+            let partition =
+                (participation::Entity, participation::Column::PersonId).into_column_ref();
+            Ok((select, partition, order_spec(order_by), page))
+        })
         .await
     }
     async fn created_at(&self) -> DateTime<Utc> {

@@ -16,6 +16,10 @@ use sea_orm::{EntityTrait, Select};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// What a nested connection field queries: the filtered select, the column holding the
+/// parent's id, the order and the page.
+pub type ChildQuery<E> = (Select<E>, ColumnRef, OrderSpec<E>, PageRequest);
+
 /// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life.
 pub fn global_id(kind: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
@@ -167,16 +171,20 @@ impl<N: NodeObject> Connection<N> {
     }
 
     /// A nested connection under `parent`: batched with the same field of every sibling parent.
+    /// `build` gives the field's query — the filtered select, the column holding the parent
+    /// id, the order and the page — and runs once per field of the document, not per parent.
     pub async fn child(
-        rq: &RequestCtx,
+        ctx: &Context<'_>,
         parent: Uuid,
-        select: Select<N::Entity>,
-        partition: ColumnRef,
-        order: OrderSpec<N::Entity>,
-        page: PageRequest,
+        build: impl FnOnce() -> ApiResult<ChildQuery<N::Entity>>,
     ) -> ApiResult<Self> {
-        let select = select.filter(N::Entity::visible(&rq.actor.caller));
-        let spec = ChildSpec::new(select, partition, order, page);
+        let rq = RequestCtx::of(ctx)?;
+        let field: *const _ = ctx.item;
+        let spec = rq.child_specs.get_or_build(field as usize, || {
+            let (select, partition, order, page) = build()?;
+            let select = select.filter(N::Entity::visible(&rq.actor.caller));
+            Ok(ChildSpec::new(select, partition, order, page))
+        })?;
         let p = rq
             .loader
             .load_one(ChildPage {

@@ -292,22 +292,31 @@ pub async fn register_many(
             .await
             .map_err(db)?;
     }
+    // What this batch wrote (by participation id), and the keys and entries recorded so far.
+    let written: HashMap<Uuid, Option<&participation::Model>> = inserts
+        .iter()
+        .map(|m| (m.id, None))
+        .chain(reactivated.iter().map(|(old, m)| (m.id, Some(old))))
+        .collect();
     let mut keys = Vec::new();
+    let mut keyed: HashSet<&str> = HashSet::new();
     let mut audits = Vec::new();
+    let mut audited: HashSet<Uuid> = HashSet::new();
     for (item, result) in items.iter().zip(&results) {
         let (Ok(r), Ok(p)) = (item, result) else {
             continue;
         };
-        let created_now =
-            inserts.iter().any(|m| m.id == p.id) || reactivated.iter().any(|(_, m)| m.id == p.id);
-        if !created_now || p.updated_at != w.now {
+        let Some(&previous) = written.get(&p.id) else {
+            continue;
+        };
+        if p.updated_at != w.now {
             continue;
         }
         if let Some(key) = &r.idempotency_key
             && batch_keys
                 .get(key.as_str())
                 .is_some_and(|(h, _)| *h == r.input_hash)
-            && !keys.iter().any(|k: &idempotency_key::Model| &k.key == key)
+            && keyed.insert(key.as_str())
         {
             keys.push(idempotency_key::Model {
                 id: Uuid::now_v7(),
@@ -321,21 +330,14 @@ pub async fn register_many(
                 version: 1,
             });
         }
-        if audits
-            .iter()
-            .any(|a: &audit_log::Model| a.entity_id == p.id)
-        {
+        if !audited.insert(p.id) {
             continue;
         }
-        let before = reactivated
-            .iter()
-            .find(|(_, m)| m.id == p.id)
-            .map(|(old, _)| snapshot(old));
         audits.push(w.audit_entry(
             OPERATION,
             "Participation",
             p.id,
-            before,
+            previous.map(snapshot),
             Some(snapshot(p)),
             None,
         ));

@@ -464,3 +464,38 @@ db_test!(
         assert_eq!(resp.status(), 400);
     }
 );
+
+db_test!(
+    a_connection_whose_key_is_revoked_is_closed,
+    settings = |s| s.ws_recheck = 1,
+    |app| async move {
+        let new = |name: &str| gridgov::auth::apikey::NewKey {
+            name: name.to_owned(),
+            role: Role::Admin,
+            grid_codes: vec![],
+            organization_id: None,
+            scopes: vec![],
+            expires_at: None,
+        };
+        let (doomed, doomed_key) = gridgov::auth::apikey::create(&app.db, new("doomed"))
+            .await
+            .unwrap();
+        let (_, kept_key) = gridgov::auth::apikey::create(&app.db, new("kept"))
+            .await
+            .unwrap();
+        let mut revoked = Sub::start(app.addr, Some(&doomed_key), SERVICE_CHANGED, json!({})).await;
+        let mut kept = Sub::start(app.addr, Some(&kept_key), SERVICE_CHANGED, json!({})).await;
+        // Rechecks pass while the key is valid: nothing arrives on either connection.
+        assert_eq!(revoked.next_within(Duration::from_millis(2500)).await, None);
+
+        assert!(
+            gridgov::auth::apikey::revoke(&app.db, doomed.id)
+                .await
+                .unwrap()
+        );
+        let line = revoked.next().await;
+        assert_eq!(line["closed"]["code"], 4403, "{line}");
+        // The other connection's key is still valid: it stays open through later rechecks.
+        assert_eq!(kept.next_within(Duration::from_millis(2500)).await, None);
+    }
+);
