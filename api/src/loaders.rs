@@ -129,7 +129,10 @@ impl<E: Table> ChildSpec<E> {
 
 /// The specs of one request's nested connections, by field of the query document: the same
 /// field under many parents (every resident's `participations`) builds its spec — filter,
-/// visibility condition, SQL fingerprint — once instead of once per parent.
+/// visibility condition, SQL fingerprint — once instead of once per parent. A field of the
+/// document is resolved by one resolver: only a fragment on an interface declaring a connection
+/// field could send one field to two object types, and no interface does (`Node` has `id`
+/// only); an interface that ever does needs the parent type in the key.
 #[derive(Default)]
 pub struct ChildSpecs(
     std::sync::Mutex<HashMap<(usize, std::any::TypeId), Arc<dyn std::any::Any + Send + Sync>>>,
