@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::organization::Organization;
 use super::person::Person;
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{ChildQuery, Connection, NodeObject, global_id, id_of};
 use super::scalars::{Order, ParticipationRole, ParticipationStatus, order_field, order_spec};
 use super::service::{Service, filter_list};
 use crate::error::ApiResult;
@@ -13,7 +13,7 @@ use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{grid, organization, participation, person, service};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{IntoColumnRef, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 #[derive(Clone)]
@@ -46,6 +46,25 @@ pub struct ParticipationFilter {
     pub status: Option<Vec<ParticipationStatus>>,
     /// The service is delivered in this grid's subtree.
     pub within_grid_id: Option<ID>,
+}
+
+/// The query of a nested `participations` connection whose parent id is in `parent`
+/// (`PersonId` under a person, `ServiceId` under a service).
+pub(super) fn nested(
+    parent: participation::Column,
+    filter: Option<ParticipationFilter>,
+    order_by: Option<Order<ParticipationOrderField>>,
+    page: PageRequest,
+) -> ApiResult<ChildQuery<participation::Entity>> {
+    let select = filter
+        .unwrap_or_default()
+        .apply(participation::Entity::find())?;
+    Ok((
+        select,
+        (participation::Entity, parent).into_column_ref(),
+        order_spec(order_by),
+        page,
+    ))
 }
 
 impl ParticipationFilter {

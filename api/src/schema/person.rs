@@ -15,7 +15,7 @@ use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{grid, membership, organization, participation, person, person_tag};
-use sea_orm::sea_query::{IntoColumnRef, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 #[derive(Clone)]
@@ -197,12 +197,7 @@ impl Person {
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
-            let select = filter
-                .unwrap_or_default()
-                .apply(participation::Entity::find())?;
-            let partition =
-                (participation::Entity, participation::Column::PersonId).into_column_ref();
-            Ok((select, partition, order_spec(order_by), page))
+            super::participation::nested(participation::Column::PersonId, filter, order_by, page)
         })
         .await
     }

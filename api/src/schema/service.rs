@@ -13,7 +13,6 @@ use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{grid, organization, participation, service};
-use sea_orm::sea_query::IntoColumnRef;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 #[derive(Clone)]
@@ -185,12 +184,7 @@ impl Service {
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
-            let select = filter
-                .unwrap_or_default()
-                .apply(participation::Entity::find())?;
-            let partition =
-                (participation::Entity, participation::Column::ServiceId).into_column_ref();
-            Ok((select, partition, order_spec(order_by), page))
+            super::participation::nested(participation::Column::ServiceId, filter, order_by, page)
         })
         .await
     }
