@@ -42,6 +42,8 @@ pub struct AppState {
     pub settings: Arc<ServeSettings>,
     pub rate: Arc<schema::cost::RateLimits>,
     pub changes: Arc<ChangeHub>,
+    /// The key cursors are sealed with (`store::seal`).
+    pub cursor_key: Arc<crate::store::seal::CursorKey>,
 }
 
 /// The router, shared by `gridgov serve` and the tests.
@@ -193,7 +195,7 @@ impl AppState {
             (Some(OperationType::Query), Some(replica)) => replica,
             _ => &self.db,
         };
-        schema::execute(
+        let run = schema::execute(
             &self.schema,
             schema::Databases {
                 primary: &self.db,
@@ -204,8 +206,8 @@ impl AppState {
             &self.changes,
             &self.rate,
             self.settings.debug_extensions,
-        )
-        .await
+        );
+        crate::store::seal::with_key(self.cursor_key.clone(), run).await
     }
 }
 
@@ -221,7 +223,12 @@ impl Application {
         let listener = TcpListener::bind(settings.listen).await?;
         tokio::spawn(purge_idempotency_keys(db.clone()));
         crate::metrics::install();
+        let cursor_key =
+            crate::store::seal::CursorKey::load(&db, settings.auth.cursor_key.as_deref())
+                .await
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let state = AppState {
+            cursor_key: Arc::new(cursor_key),
             schema: schema::build_schema(&settings.limits),
             changes: ChangeHub::start(db.clone(), settings.notify_database_url.as_deref())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,

@@ -137,6 +137,10 @@ pub struct AuthSettings {
     /// Points restored per second.
     #[arg(long, env = "GRIDGOV_RATE_LIMIT_RESTORE", default_value_t = 25_000)]
     pub rate_limit_restore: u32,
+    /// Key that seals cursors (64 hex digits, AES-256); by default one generated on first start
+    /// and kept in the database, shared by every replica.
+    #[arg(long, env = "GRIDGOV_CURSOR_KEY", hide_env_values = true)]
+    pub cursor_key: Option<String>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -151,6 +155,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_audience", &self.jwt_audience)
             .field("rate_limit_points", &self.rate_limit_points)
             .field("rate_limit_restore", &self.rate_limit_restore)
+            .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<secret>"))
             .finish()
     }
 }

@@ -9,8 +9,8 @@
 //! request's `graphql.operation` span, with its SQL statements as children.
 
 use crate::auth::Caller;
-use crate::auth::scope::Scoped;
 use crate::error::ApiError;
+use crate::policy::Scoped;
 use crate::store::Table;
 use crate::store::page::{self, OrderSpec, Page, PageRequest};
 use async_graphql::dataloader::Loader;
@@ -65,6 +65,7 @@ impl<E: Scoped> Loader<ById<E>> for DbLoader {
         fields(loader = "ById", table = E::default().table_name(), keys = keys.len())
     )]
     async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, ApiError> {
+        E::readable(&self.caller)?;
         let rows = E::find()
             .filter(Expr::col((E::default(), E::id_col())).is_in(keys.iter().map(|k| k.0)))
             .filter(E::visible(&self.caller))
@@ -328,6 +329,7 @@ impl<E: Scoped> Loader<ListBy<E>> for DbLoader {
     )]
     async fn load(&self, keys: &[ListBy<E>]) -> Result<HashMap<ListBy<E>, Self::Value>, ApiError> {
         use sea_orm::{ModelTrait, QueryOrder};
+        E::readable(&self.caller)?;
         let mut out = HashMap::with_capacity(keys.len());
         let mut columns: Vec<E::Column> = Vec::new();
         for k in keys {

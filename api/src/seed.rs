@@ -848,6 +848,7 @@ impl Generator {
                     id_number: Some(id_number),
                     grid_id: street.grids[g].id,
                     address: Some(address),
+                    erased_at: None,
                     created_at: at,
                     updated_at: at,
                     version: 1,

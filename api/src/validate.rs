@@ -150,6 +150,11 @@ pub fn mask_id_number(s: &str) -> String {
     mask_middle(s, 6, 4, 14)
 }
 
+/// Masks a birth date (`1990-01-01` → `1990******`): only the year stays.
+pub fn mask_birth_date(s: &str) -> String {
+    mask_middle(s, 4, 0, 10)
+}
+
 /// Keeps `keep_start` leading and `keep_end` trailing characters of `s` and replaces each other
 /// character with `*`; values with fewer than `min_len` characters become all `*`.
 fn mask_middle(s: &str, keep_start: usize, keep_end: usize, min_len: usize) -> String {
@@ -389,5 +394,6 @@ mod tests {
             "泉山街道泉山********街道泉山"
         );
         assert_eq!(mask_phone("é"), "*");
+        assert_eq!(mask_birth_date("1990-01-01"), "1990******");
     }
 }

@@ -294,9 +294,11 @@ impl Executor for WsExecutor {
             actor,
             state.changes.clone(),
         ));
-        state
+        let events = state
             .schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default());
+        // Event cursors are sealed: the stream is polled with the cursor key in scope.
+        crate::store::seal::scope_stream(state.cursor_key.clone(), events)
             .map(move |mut response| {
                 let _held = &open;
                 for e in &mut response.errors {

@@ -20,6 +20,8 @@ pub struct Model {
     pub id_number: Option<String>,
     pub grid_id: Uuid,
     pub address: Option<String>,
+    /// When the personal data was erased (PIPL Art. 47); an erased person is invisible.
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

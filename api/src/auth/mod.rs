@@ -5,7 +5,6 @@
 
 pub mod apikey;
 pub mod jwt;
-pub mod scope;
 
 use crate::config::AuthSettings;
 use crate::error::{ApiError, ApiResult};

@@ -1,5 +1,6 @@
 //! The change feed (`changes`) and the subscriptions (`serviceChanged`, `participationChanged`),
-//! both read from `change_event` and scoped by `auth::scope` (see `store::changes`).
+//! both read from `change_event` and scoped by the policy (`policy::rows::feed_visible`, and
+//! `store::changes` for the anchors recorded with each change).
 
 use super::participation::Participation;
 use super::relay::{NodeObject, PageInfo, global_id};
@@ -7,14 +8,12 @@ use super::scalars::{ChangeKind, EntityType};
 use super::service::Service;
 use super::{Node, RequestCtx, load_node};
 use crate::auth::Caller;
-use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::ById;
+use crate::policy::Scoped;
 use crate::store::Table;
 use crate::store::changes::{self, Change as Row};
 use async_graphql::{Context, ID, Object, OutputType, SimpleObject, Subscription};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{change_event, grid, participation, service};
 use futures_util::Stream;
@@ -29,19 +28,19 @@ pub const DEFAULT_CHANGES: u64 = 100;
 /// Most changes one page may hold.
 pub const MAX_CHANGES: u64 = 1000;
 
-/// The opaque cursor of the change numbered `seq`.
-fn cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("change:{seq}"))
+/// The sealed cursor of the change numbered `seq`.
+fn cursor(seq: i64) -> ApiResult<String> {
+    crate::store::seal::seal(format!("change:{seq}").as_bytes())
 }
 
 fn decode_cursor(c: &str) -> ApiResult<i64> {
-    URL_SAFE_NO_PAD
-        .decode(c)
+    let what = "cursor of `changes`";
+    let plain = crate::store::seal::open(c, "after", what)?;
+    String::from_utf8(plain)
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("change:")?.parse::<i64>().ok())
         .filter(|n| *n >= 0)
-        .ok_or_else(|| ApiError::bad_input("after", "`after` is not a cursor of `changes`"))
+        .ok_or_else(|| ApiError::bad_input("after", format!("`after` is not a valid {what}")))
 }
 
 /// The `NAME` of the table behind an entity type, as used in global ids.
@@ -61,7 +60,7 @@ pub struct Change(Row);
 #[Object]
 impl Change {
     /// Position in the feed: pass it as `after` to continue after this change.
-    async fn cursor(&self) -> String {
+    async fn cursor(&self) -> ApiResult<String> {
         cursor(self.0.seq.unwrap_or(0))
     }
     async fn kind(&self) -> ChangeKind {
@@ -165,26 +164,32 @@ impl ChangeQuery {
             .map(decode_cursor)
             .transpose()?
             .unwrap_or(0);
-        let filter = of_types(&entity_types)?.add(change_event::Entity::visible(&rq.actor.caller));
+        if let Some(types) = &entity_types {
+            let types: Vec<entity::EntityType> = types.iter().map(|t| (*t).into()).collect();
+            crate::policy::rows::feed_readable(&rq.actor.caller, &types)?;
+        }
+        let filter =
+            of_types(&entity_types)?.add(crate::policy::rows::feed_visible(&rq.actor.caller));
         let mut rows = changes::after(&rq.db, from, first + 1, filter).await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
-        let edges: Vec<ChangeEdge> = rows
+        let edges = rows
             .into_iter()
-            .map(|r| ChangeEdge {
-                cursor: cursor(r.seq.unwrap_or(0)),
-                node: Change(r),
+            .map(|r| {
+                Ok(ChangeEdge {
+                    cursor: cursor(r.seq.unwrap_or(0))?,
+                    node: Change(r),
+                })
             })
-            .collect();
+            .collect::<ApiResult<Vec<ChangeEdge>>>()?;
         let page_info = PageInfo {
             has_next_page,
             has_previous_page: from > 0,
             start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: Some(
-                edges
-                    .last()
-                    .map_or_else(|| cursor(from), |e| e.cursor.clone()),
-            ),
+            end_cursor: Some(match edges.last() {
+                Some(e) => e.cursor.clone(),
+                None => cursor(from)?,
+            }),
         };
         Ok(ChangeConnection { edges, page_info })
     }
@@ -307,7 +312,7 @@ where
             .select_only()
             .column(change_event::Column::Seq)
             .filter(change_event::Column::Seq.is_in(wanted.iter().filter_map(|c| c.seq)))
-            .filter(change_event::Entity::visible(&self.caller))
+            .filter(crate::policy::rows::feed_visible(&self.caller))
             .into_tuple::<Option<i64>>()
             .all(&self.db)
             .await?
@@ -335,7 +340,7 @@ where
                 kind: c.kind.into(),
                 object_id: global_id(type_name(c.entity_type), c.entity_id),
                 node: nodes.get(&c.entity_id).cloned(),
-                cursor: cursor(c.seq.unwrap_or(0)),
+                cursor: cursor(c.seq.unwrap_or(0))?,
                 at: c.created_at,
             });
         }
@@ -355,6 +360,7 @@ where
     N::Entity: Scoped,
 {
     let rq = RequestCtx::of(ctx)?;
+    N::Entity::readable(&rq.actor.caller)?;
     // Listen first, so nothing committed after the checks below is missed.
     let rx = rq.changes.subscribe();
     let service = match service_id {

@@ -162,9 +162,13 @@ impl Grid {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
+        let caller = RequestCtx::of(ctx)?.actor.caller.clone();
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
-            let select = filter.unwrap_or_default().apply(person::Entity::find())?;
+            super::person::check_order(&caller, order_by.as_ref())?;
+            let select = filter
+                .unwrap_or_default()
+                .apply(&caller, person::Entity::find())?;
             let (select, partition) = by_grid(
                 select,
                 (person::Entity, person::Column::GridId),
@@ -297,7 +301,7 @@ impl GridQuery {
             }
             (None, Some(code)) => Ok(grid::Entity::find()
                 .filter(grid::Column::Code.eq(code))
-                .filter(<grid::Entity as crate::auth::scope::Scoped>::visible(
+                .filter(<grid::Entity as crate::policy::Scoped>::visible(
                     &rq.actor.caller,
                 ))
                 .one(&rq.db)

@@ -11,6 +11,7 @@ use super::scalars::{
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::ApiResult;
 use crate::loaders::ById;
+use crate::policy::Field;
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
@@ -65,6 +66,27 @@ impl OrganizationFilter {
     }
 }
 
+impl Organization {
+    fn contact(
+        &self,
+        ctx: &Context<'_>,
+        field: Field,
+        value: &Option<String>,
+        mask: Option<fn(&str) -> String>,
+    ) -> ApiResult<Option<String>> {
+        let rq = RequestCtx::of(ctx)?;
+        let own = rq.actor.caller.organization_id == Some(self.0.id);
+        Ok(super::person::reveal_for(
+            rq,
+            self.0.id,
+            field,
+            value.as_deref(),
+            mask,
+            own,
+        ))
+    }
+}
+
 #[Object]
 impl Organization {
     pub async fn id(&self) -> ID {
@@ -76,14 +98,35 @@ impl Organization {
     async fn kind(&self) -> OrganizationKind {
         self.0.kind.into()
     }
-    async fn contact_name(&self) -> Option<&str> {
-        self.0.contact_name.as_deref()
+    /// The contact person's name: personal data, shown by the rules of a person's name (see
+    /// `docs/security.md`).
+    async fn contact_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.contact(
+            ctx,
+            Field::OrganizationContactName,
+            &self.0.contact_name,
+            None,
+        )
     }
-    async fn contact_phone(&self) -> Option<&str> {
-        self.0.contact_phone.as_deref()
+    /// The contact person's mobile number: masked (`138****5678`) unless the caller is ADMIN
+    /// with `pii:read` (then the read is written to the PII access log under this
+    /// organisation's id).
+    async fn contact_phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.contact(
+            ctx,
+            Field::OrganizationContactPhone,
+            &self.0.contact_phone,
+            Some(crate::validate::mask_phone),
+        )
     }
-    async fn contact_email(&self) -> Option<&str> {
-        self.0.contact_email.as_deref()
+    /// The contact e-mail address, shown like `contactName`.
+    async fn contact_email(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.contact(
+            ctx,
+            Field::OrganizationContactEmail,
+            &self.0.contact_email,
+            None,
+        )
     }
     /// Memberships of this organisation (each with its person).
     #[allow(clippy::too_many_arguments)]

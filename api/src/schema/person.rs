@@ -6,9 +6,11 @@ use super::organization::Membership;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
 use super::scalars::{Date, Gender, Order, PersonTag, order_field, order_spec, search_text};
-use crate::auth::Role;
+use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::loaders::{ById, ListBy};
+use crate::policy::Scoped;
+use crate::policy::{Field, Show};
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use crate::validate;
@@ -54,7 +56,13 @@ pub struct PersonFilter {
 }
 
 impl PersonFilter {
-    pub fn apply(self, mut select: Select<person::Entity>) -> ApiResult<Select<person::Entity>> {
+    /// Applies the filter for `caller`: a related row it names (a membership) counts only when
+    /// the caller may see it, and a search needs the name unmasked.
+    pub fn apply(
+        self,
+        caller: &Caller,
+        mut select: Select<person::Entity>,
+    ) -> ApiResult<Select<person::Entity>> {
         if let Some(g) = &self.grid_id {
             select = select
                 .filter(person::Column::GridId.eq(id_of::<grid::Entity>(g, "filter.gridId")?));
@@ -75,10 +83,12 @@ impl PersonFilter {
             let mut q = Query::select();
             q.column(membership::Column::PersonId)
                 .from(membership::Entity)
-                .and_where(membership::Column::OrganizationId.eq(org));
+                .and_where(membership::Column::OrganizationId.eq(org))
+                .cond_where(membership::Entity::visible(caller));
             select = select.filter(person::Column::Id.in_subquery(q));
         }
         if let Some(s) = &self.search {
+            crate::policy::require_plain(caller, Field::PersonName, "filter.search")?;
             select = select.filter(filters::search(
                 &[person::Column::Name],
                 &search_text(s, "filter.search")?,
@@ -93,61 +103,73 @@ impl Person {
     pub async fn id(&self) -> ID {
         global_id("Person", self.0.id)
     }
-    /// Null for de-identified callers (AGENCY).
-    async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        Ok(identified(ctx)?.then_some(self.0.name.as_str()))
+    /// The person's name; null for roles that do not identify people.
+    async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        reveal(ctx, self.0.id, Field::PersonName, Some(&self.0.name), None)
     }
-    async fn gender(&self) -> Option<Gender> {
-        self.0.gender.map(Into::into)
+    async fn gender(&self, ctx: &Context<'_>) -> ApiResult<Option<Gender>> {
+        Ok(shown(ctx, Field::PersonGender)?
+            .then_some(self.0.gender)
+            .flatten()
+            .map(Into::into))
     }
-    /// Null for de-identified callers (AGENCY), who get `ageBand`.
+    /// Personal data: shown only to callers with `pii:read` and a grid scope covering the person
+    /// (the read is written to the PII access log), null otherwise — the 8 digits an ID
+    /// number's mask hides are the birth date. Everyone who sees the person gets `ageBand`.
     async fn birth_date(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        Ok(self
-            .0
-            .birth_date
-            .filter(|_| identified(ctx).unwrap_or(false))
-            .map(Date))
+        let day = self.0.birth_date.map(|d| d.to_string());
+        let shown = reveal(ctx, self.0.id, Field::PersonBirthDate, day.as_deref(), None)?;
+        Ok(shown.and(self.0.birth_date).map(Date))
     }
     /// Age band (`0-17`, `18-34`, `35-59`, `60-79`, `80+`) today, from the birth date.
-    async fn age_band(&self) -> Option<&'static str> {
-        let born = self.0.birth_date?;
-        let age = chrono::Utc::now().date_naive().years_since(born)?;
-        Some(match age {
+    async fn age_band(&self, ctx: &Context<'_>) -> ApiResult<Option<&'static str>> {
+        if !shown(ctx, Field::PersonAgeBand)? {
+            return Ok(None);
+        }
+        let Some(born) = self.0.birth_date else {
+            return Ok(None);
+        };
+        let Some(age) = chrono::Utc::now().date_naive().years_since(born) else {
+            return Ok(None);
+        };
+        Ok(Some(match age {
             0..=17 => "0-17",
             18..=34 => "18-34",
             35..=59 => "35-59",
             60..=79 => "60-79",
             _ => "80+",
-        })
+        }))
     }
     /// Mainland mobile number; masked (`138****5678`) unless the caller has `pii:read` and the
     /// person is in its grid scope (then the read is written to the PII access log).
     async fn phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        personal(
+        reveal(
             ctx,
             self.0.id,
-            "phone",
+            Field::PersonPhone,
             self.0.phone.as_deref(),
-            validate::mask_phone,
+            Some(validate::mask_phone),
         )
     }
     /// 18-character resident ID number; masked (`370685********1234`) like `phone`.
     async fn id_number(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        personal(
+        reveal(
             ctx,
             self.0.id,
-            "idNumber",
+            Field::PersonIdNumber,
             self.0.id_number.as_deref(),
-            validate::mask_id_number,
+            Some(validate::mask_id_number),
         )
     }
-    /// Null for de-identified callers (AGENCY).
-    async fn address(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        Ok(self
-            .0
-            .address
-            .as_deref()
-            .filter(|_| identified(ctx).unwrap_or(false)))
+    /// Home address; null for roles that do not identify people.
+    async fn address(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        reveal(
+            ctx,
+            self.0.id,
+            Field::PersonAddress,
+            self.0.address.as_deref(),
+            None,
+        )
     }
     /// Home grid.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
@@ -212,30 +234,62 @@ impl Person {
     }
 }
 
-/// Whether the caller may see who a person is (everyone who sees people but AGENCY).
-fn identified(ctx: &Context<'_>) -> ApiResult<bool> {
-    Ok(RequestCtx::of(ctx)?.actor.caller.role != Role::Agency)
+/// Whether `field` is shown at all to the caller (for fields that are never masked).
+fn shown(ctx: &Context<'_>, field: Field) -> ApiResult<bool> {
+    let caller = &RequestCtx::of(ctx)?.actor.caller;
+    Ok(!matches!(
+        crate::policy::disclosure(caller, field, false),
+        Show::Absent
+    ))
 }
 
-/// A personal-data field: null for AGENCY, masked without `pii:read`, and otherwise shown and
-/// recorded in the PII access log.
-fn personal(
+/// A personal field as the policy lets the caller see it: shown, masked with `mask`, or null;
+/// a `Logged` read is written to the PII access log under `subject`.
+pub(crate) fn reveal_for(
+    rq: &RequestCtx,
+    subject: uuid::Uuid,
+    field: Field,
+    value: Option<&str>,
+    mask: Option<fn(&str) -> String>,
+    own: bool,
+) -> Option<String> {
+    let value = value?;
+    match crate::policy::disclosure(&rq.actor.caller, field, own) {
+        Show::Plain => Some(value.to_owned()),
+        Show::Logged => {
+            rq.record_pii_read(subject, field.log_name());
+            Some(value.to_owned())
+        }
+        Show::Masked => Some(mask.map_or_else(|| "*".repeat(value.chars().count()), |m| m(value))),
+        Show::Absent | Show::OwnOnly | Show::OwnMasked => None,
+    }
+}
+
+fn reveal(
     ctx: &Context<'_>,
     person: uuid::Uuid,
-    field: &'static str,
+    field: Field,
     value: Option<&str>,
-    mask: fn(&str) -> String,
+    mask: Option<fn(&str) -> String>,
 ) -> ApiResult<Option<String>> {
-    let rq = RequestCtx::of(ctx)?;
-    let Some(value) = value else { return Ok(None) };
-    if rq.actor.caller.role == Role::Agency {
-        return Ok(None);
+    Ok(reveal_for(
+        RequestCtx::of(ctx)?,
+        person,
+        field,
+        value,
+        mask,
+        false,
+    ))
+}
+
+/// Refuses an ordering by a field the caller does not see unmasked.
+pub fn check_order(caller: &Caller, order: Option<&Order<PersonOrderField>>) -> ApiResult<()> {
+    match order.map(|o| o.field) {
+        Some(PersonOrderField::Name) => {
+            crate::policy::require_plain(caller, Field::PersonName, "orderBy.field")
+        }
+        _ => Ok(()),
     }
-    if !rq.actor.caller.reads_pii() {
-        return Ok(Some(mask(value)));
-    }
-    rq.record_pii_read(person, field);
-    Ok(Some(value.to_owned()))
 }
 
 pub struct PersonQuery;
@@ -262,8 +316,12 @@ impl PersonQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
+        let rq = RequestCtx::of(ctx)?;
         let page = PageRequest::new(first, after, last, before)?;
-        let select = filter.unwrap_or_default().apply(person::Entity::find())?;
-        Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await
+        check_order(&rq.actor.caller, order_by.as_ref())?;
+        let select = filter
+            .unwrap_or_default()
+            .apply(&rq.actor.caller, person::Entity::find())?;
+        Connection::root(rq, select, order_spec(order_by), page).await
     }
 }

@@ -1,9 +1,9 @@
 //! Relay building blocks shared by every type: opaque global ids and connections.
 
 use super::RequestCtx;
-use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ChildCount, ChildPage, ChildSpec};
+use crate::policy::Scoped;
 use crate::store::Table;
 use crate::store::page::{self, OrderSpec, Page, PageRequest};
 use async_graphql::{Context, ID, Object, OutputType, SimpleObject};
@@ -161,6 +161,7 @@ impl<N: NodeObject> Connection<N> {
         order: OrderSpec<N::Entity>,
         page: PageRequest,
     ) -> ApiResult<Self> {
+        N::Entity::readable(&rq.actor.caller)?;
         let select = select.filter(N::Entity::visible(&rq.actor.caller));
         let p = page::fetch_page(&rq.db, select.clone(), &order, &page).await?;
         let total: Counter = Arc::new(move |rq: &RequestCtx| {
@@ -179,6 +180,7 @@ impl<N: NodeObject> Connection<N> {
         build: impl FnOnce() -> ApiResult<ChildQuery<N::Entity>>,
     ) -> ApiResult<Self> {
         let rq = RequestCtx::of(ctx)?;
+        N::Entity::readable(&rq.actor.caller)?;
         let field: *const _ = ctx.item;
         let spec = rq.child_specs.get_or_build(field as usize, || {
             let (select, partition, order, page) = build()?;

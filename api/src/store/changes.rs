@@ -137,8 +137,8 @@ impl Tracked for organization::Entity {
 impl Tracked for service::Entity {
     const TYPE: EntityType = EntityType::Service;
     fn scope_query(ids: &[Uuid]) -> Option<SelectStatement> {
-        let published = Expr::col((service::Entity, service::Column::Status))
-            .is_in(crate::auth::scope::PUBLISHED);
+        let published =
+            Expr::col((service::Entity, service::Column::Status)).is_in(crate::policy::PUBLISHED);
         let mut q = scope_select::<Self>(
             service::Column::GridId,
             Expr::col((service::Entity, service::Column::OrganizerId)),

@@ -8,6 +8,7 @@ pub mod organization;
 pub mod page;
 pub mod participation;
 pub mod person;
+pub mod seal;
 pub mod service;
 pub mod stats;
 pub mod write;

@@ -2,14 +2,12 @@
 //!
 //! A page is ordered by one column plus `id` as a tie-breaker, so pages never overlap and stay
 //! stable when rows are inserted. A cursor carries the ordering it belongs to, the sort value and
-//! the id of its row. Nested connections (the residents of fifty grids) are fetched in one
+//! the id of its row, sealed with the server's cursor key (`seal`). Nested connections (the residents of fifty grids) are fetched in one
 //! statement: `ROW_NUMBER() OVER (PARTITION BY parent …)` ranks rows per parent and the outer
 //! query keeps `limit + 1` rows of each.
 
 use super::Table;
 use crate::error::{ApiError, ApiResult};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnRef, Expr, ExprTrait, Func, Order, Query, WindowStatement,
@@ -101,18 +99,18 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    fn encode(&self) -> String {
-        // Serialising a struct of strings, numbers and timestamps cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        URL_SAFE_NO_PAD.encode(json)
+    /// The sealed form handed to clients (see [`super::seal`]): it reveals neither the sort
+    /// value nor the row.
+    fn encode(&self) -> ApiResult<String> {
+        let json = serde_json::to_vec(self)
+            .map_err(|_| ApiError::internal("a cursor could not be serialised"))?;
+        super::seal::seal(&json)
     }
 
     fn decode(s: &str, field: &str) -> ApiResult<Self> {
-        URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))
+        let plain = super::seal::open(s, field, "cursor")?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))
     }
 }
 
@@ -245,12 +243,12 @@ fn cursor_of<E: Table>(order: &OrderSpec<E>, m: &E::Model) -> ApiResult<String> 
     let value = SortValue::from_value(m.get(order.column)).ok_or_else(|| {
         ApiError::internal(format!("{}: unsupported sort column for cursors", E::NAME))
     })?;
-    Ok(Cursor {
+    Cursor {
         order: order.tag.to_owned(),
         value,
         id: E::model_id(m),
     }
-    .encode())
+    .encode()
 }
 
 /// Turns `limit + 1` fetched rows into a page.

@@ -7,8 +7,8 @@
 //! audit entries are each written with one multi-row insert.
 
 use super::write::{Writer, check_version, db, snapshot};
-use crate::auth::scope::Scoped;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Scoped;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     ParticipationRole, ParticipationStatus, ServiceStatus, audit_log, idempotency_key,

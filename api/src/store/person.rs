@@ -4,7 +4,10 @@ use super::write::{Writer, check_version, db, snapshot};
 use crate::error::{ApiError, ApiResult};
 use crate::validate;
 use chrono::NaiveDate;
-use entity::{Gender, PersonTagKind, grid, grid_assignment, participation, person, person_tag};
+use entity::{
+    Gender, PersonTagKind, audit_log, grid, grid_assignment, participation, person, person_tag,
+};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -101,6 +104,7 @@ pub async fn create(
         id_number: fields.id_number,
         grid_id: fields.grid_id,
         address: fields.address,
+        erased_at: None,
         created_at: w.now,
         updated_at: w.now,
         version: 1,
@@ -234,6 +238,53 @@ pub async fn delete(w: &Writer, id: Uuid, expected: Option<i32>) -> ApiResult<Uu
         Some(snapshot(&current)),
         None,
         None,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Erases a person's personal data (PIPL Art. 47), irreversibly: name, ID number, phone,
+/// address and birth date are removed, and so are the snapshots of them in the audit trail.
+/// The row stays, de-identified (home grid, gender, tags), so that its participations still
+/// count in statistics; from now on the person is invisible to every caller, and the change
+/// feed records a deletion for those who saw it. The PII access log keeps only the person's id.
+pub async fn erase(w: &Writer, id: Uuid, reason: &str) -> ApiResult<Uuid> {
+    let current = w.lock::<person::Entity>(id).await?;
+    let scope = w.scopes::<person::Entity>(&[id]).await?;
+    let erased = person::Model {
+        name: String::new(),
+        birth_date: None,
+        phone: None,
+        id_number: None,
+        address: None,
+        erased_at: Some(super::write::now()),
+        ..current.clone()
+    };
+    w.update::<person::Entity>(erased, current.version).await?;
+    // Earlier snapshots hold the data being erased (masked phone and ID number, but the name,
+    // address and birth year in clear).
+    audit_log::Entity::update_many()
+        .col_expr(
+            audit_log::Column::Before,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            audit_log::Column::After,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(audit_log::Column::EntityType.eq("Person"))
+        .filter(audit_log::Column::EntityId.eq(id))
+        .exec(&w.txn)
+        .await
+        .map_err(db)?;
+    w.deleted::<person::Entity>(&scope).await?;
+    w.audit(
+        "erasePerson",
+        "Person",
+        id,
+        None,
+        None,
+        Some(serde_json::json!({ "reason": reason })),
     )
     .await?;
     Ok(id)

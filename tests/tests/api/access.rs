@@ -71,11 +71,10 @@ db_test!(
         let k = keys(&app, &f).await;
         // One mutation so that the audit log is not empty.
         app.data("mutation { createOrganization(input: { name: \"审计\", kind: COMMUNITY_GROUP }) { organization { id } } }", json!({})).await;
-        let cases: [(&str, Option<&str>, [i64; 7]); 5] = [
+        let cases: [(&str, Option<&str>, [i64; 7]); 4] = [
             ("ADMIN", Some(&k.admin), [7, 12, 4, 5, 8, 1, 0]),
             ("GRID_MANAGER", Some(&k.manager), [3, 7, 4, 3, 8, 0, 0]),
             ("VOLUNTEER_ORG", Some(&k.volunteer), [7, 4, 4, 3, 5, 0, 0]),
-            ("AGENCY", Some(&k.agency), [7, 12, 4, 5, 0, 0, 0]),
             ("PUBLIC", None, [7, 0, 0, 3, 0, 0, 0]),
         ];
         for (role, token, expect) in cases {
@@ -102,6 +101,32 @@ db_test!(
                 expect[1],
                 "{role}"
             );
+        }
+        // AGENCY receives statistics only: grids, organisations and services, and FORBIDDEN
+        // wherever it asks for people, participations or the logs.
+        let d = data_as(
+            &app,
+            Some(&k.agency),
+            "{ grids { totalCount } organizations { totalCount } services { totalCount } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            [
+                &d["grids"]["totalCount"],
+                &d["organizations"]["totalCount"],
+                &d["services"]["totalCount"]
+            ],
+            [&json!(7), &json!(4), &json!(5)]
+        );
+        for q in [
+            "{ people { totalCount } }",
+            "{ participations { totalCount } }",
+            "{ auditLog { totalCount } }",
+            "{ piiAccessLog { totalCount } }",
+        ] {
+            let e = error_as(&app, Some(&k.agency), q, json!({})).await;
+            assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{q}: {e}");
         }
         // PUBLIC sees published services only.
         let d = data_as(&app, None, "{ services { nodes { status } } }", json!({})).await;
@@ -138,25 +163,35 @@ db_test!(
         let d = data_as(&app, Some(&k.manager_no_pii), q, v.clone()).await;
         assert_eq!(d["node"]["phone"], masked);
         assert_eq!(d["node"]["name"], "王芳");
+        assert_eq!(
+            d["node"]["birthDate"],
+            Value::Null,
+            "the masked digits of an ID number are the birth date"
+        );
         let d = data_as(&app, Some(&k.volunteer), q, v.clone()).await;
         assert_eq!(
             d["node"]["phone"], masked,
             "no grid scope: masked even with pii:read"
         );
-        let d = data_as(&app, Some(&k.agency), q, v.clone()).await;
-        assert_eq!(d["node"]["name"], Value::Null);
-        assert_eq!(d["node"]["phone"], Value::Null);
-        assert_eq!(d["node"]["address"], Value::Null);
-        assert_eq!(d["node"]["birthDate"], Value::Null);
+        assert_eq!(
+            d["node"]["birthDate"],
+            Value::Null,
+            "no grid scope: no birth date"
+        );
         assert!(d["node"]["ageBand"].is_string(), "{d}");
-        assert_eq!(d["node"]["gender"], "FEMALE");
+        let e = error_as(&app, Some(&k.agency), q, v.clone()).await;
+        assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{e}");
         let d = data_as(&app, None, q, v.clone()).await;
         assert_eq!(d["node"], Value::Null);
 
-        // Two unmasked reads (ADMIN, GRID_MANAGER) were logged; masked ones were not.
+        // Two unmasked reads (ADMIN, GRID_MANAGER) were logged, birth date included; masked
+        // ones were not.
         let log = data_as(&app, Some(&k.admin), "query($p: ID) { piiAccessLog(filter: { personId: $p }) { totalCount nodes { actor fields personId requestId } } }", json!({ "p": f.person("wang_fang") })).await;
         assert_eq!(log["piiAccessLog"]["totalCount"], 2);
-        assert_eq!(log["piiAccessLog"]["nodes"][0]["fields"], json!(["phone"]));
+        assert_eq!(
+            log["piiAccessLog"]["nodes"][0]["fields"],
+            json!(["birthDate", "phone"])
+        );
         assert!(
             log["piiAccessLog"]["nodes"][0]["actor"]
                 .as_str()

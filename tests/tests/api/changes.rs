@@ -66,18 +66,9 @@ async fn sync(app: &TestApp, token: Option<&str>, copy: &mut Copy) {
     }
 }
 
-const VISIBLE: &str = "{
-  grids(first: 100) { nodes { id } }
-  people(first: 100) { nodes { id } }
-  organizations(first: 100) { nodes { id } }
-  services(first: 100) { nodes { id } }
-  participations(first: 100) { nodes { id } }
-}";
-
-/// What `token` sees through the ordinary connections (object id → entity type).
+/// What `token` sees through the ordinary connections (object id → entity type); a
+/// connection the role may not read at all (FORBIDDEN, AGENCY's people) holds nothing for it.
 async fn visible(app: &TestApp, token: Option<&str>) -> BTreeMap<String, String> {
-    let body = app.gql_as(token, VISIBLE, json!({})).await;
-    assert!(body.get("errors").is_none(), "errors: {body:#}");
     let mut all = BTreeMap::new();
     for (field, ty) in [
         ("grids", "GRID"),
@@ -86,6 +77,12 @@ async fn visible(app: &TestApp, token: Option<&str>) -> BTreeMap<String, String>
         ("services", "SERVICE"),
         ("participations", "PARTICIPATION"),
     ] {
+        let q = format!("{{ {field}(first: 100) {{ nodes {{ id }} }} }}");
+        let body = app.gql_as(token, &q, json!({})).await;
+        if body["errors"][0]["extensions"]["code"] == "FORBIDDEN" {
+            continue;
+        }
+        assert!(body.get("errors").is_none(), "errors: {body:#}");
         for n in body["data"][field]["nodes"].as_array().expect("nodes") {
             all.insert(n["id"].as_str().unwrap().to_owned(), ty.to_owned());
         }
@@ -300,19 +297,11 @@ db_test!(
             })
             .collect();
         // Positions are the numbers 1..=20 in order: nothing skipped, nothing twice.
-        let positions: Vec<i64> = edges
-            .iter()
-            .map(|e| {
-                let raw = base64::Engine::decode(
-                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                    e["cursor"].as_str().unwrap(),
-                )
-                .unwrap();
-                String::from_utf8(raw).unwrap()["change:".len()..]
-                    .parse()
-                    .unwrap()
-            })
-            .collect();
+        let mut positions: Vec<i64> = Vec::new();
+        for e in edges {
+            let plain = app.open_cursor(e["cursor"].as_str().unwrap()).await;
+            positions.push(plain["change:".len()..].parse().unwrap());
+        }
         assert_eq!(positions, (1..=20).collect::<Vec<i64>>());
         created.sort();
         seen.sort();

@@ -349,6 +349,7 @@ pub async fn load(db: &DatabaseConnection) -> Fixture {
                 id_number: None,
                 grid_id: f.grids[grid_key],
                 address: Some(format!("泉山街道{}号楼", i + 1)),
+                erased_at: None,
                 created_at: at,
                 updated_at: at,
                 version: 1,

@@ -271,6 +271,24 @@ impl TestApp {
             .1
     }
 
+    /// The plain content of a cursor this server sealed, opened with the key it keeps in the
+    /// database (for tests that check what a cursor encodes).
+    pub async fn open_cursor(&self, cursor: &str) -> String {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT secret FROM server_key WHERE name = 'cursor'",
+            ))
+            .await
+            .expect("read the cursor key")
+            .expect("a cursor key");
+        let secret: String = row.try_get("", "secret").expect("secret");
+        let key = gridgov::store::seal::CursorKey::from_hex(&secret).expect("key");
+        String::from_utf8(key.open(cursor).expect("a cursor of this server")).expect("utf-8")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -204,6 +204,7 @@ db_test!(pages_are_stable_under_inserts, |app| async move {
             .unwrap()
             .id,
         address: None,
+        erased_at: None,
         created_at: early,
         updated_at: early,
         version: 1,
@@ -232,6 +233,7 @@ db_test!(page_size_defaults_and_limits, |app| async move {
             id_number: None,
             grid_id: grid,
             address: None,
+            erased_at: None,
             created_at: at,
             updated_at: at,
             version: 1,

@@ -8,9 +8,9 @@ mod person;
 mod service;
 
 use super::RequestCtx;
-use crate::auth::scope::Scoped;
 use crate::auth::{Caller, Role};
 use crate::error::ApiResult;
+use crate::policy::Scoped;
 use crate::store::write::{self, Writer};
 use async_graphql::{Context, MergedObject};
 use std::future::Future;

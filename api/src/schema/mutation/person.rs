@@ -59,6 +59,12 @@ pub struct SetPersonTagsPayload {
 }
 deleted_payload!(DeletePersonPayload);
 
+#[derive(SimpleObject)]
+pub struct ErasePersonPayload {
+    /// Global id of the person whose personal data was erased.
+    pub erased_id: ID,
+}
+
 /// Normalises a phone or ID number: surrounding spaces removed, empty means absent.
 fn token(value: Option<&str>) -> Option<String> {
     value
@@ -188,6 +194,31 @@ impl PersonMutation {
         .await?;
         Ok(DeletePersonPayload {
             deleted_id: global_id("Person", key),
+        })
+    }
+
+    /// Erases a person's personal data at their request (PIPL Art. 47), irreversibly: name,
+    /// ID number, phone, address and birth date are removed, including from earlier audit
+    /// snapshots; participation rows stay, de-identified, for statistics. The person is then
+    /// gone for every caller (`node` is null, the change feed records a deletion). ADMIN only;
+    /// `reason` (1–500 characters) goes into the audit entry.
+    async fn erase_person(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> ApiResult<ErasePersonPayload> {
+        super::caller(ctx)?.require_write(super::ADMIN)?;
+        let key = id_of::<person::Entity>(&id, "id")?;
+        let reason = text("reason", &reason, 500)?;
+        let reason = &reason;
+        write(
+            ctx,
+            move |w| async move { store::erase(&w, key, reason).await },
+        )
+        .await?;
+        Ok(ErasePersonPayload {
+            erased_id: global_id("Person", key),
         })
     }
 

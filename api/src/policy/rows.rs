@@ -1,0 +1,283 @@
+//! Row visibility compiled to SQL: each table says how its rows are anchored (to a grid, to an
+//! organisation, to publication), [`super::ROWS`] says which anchor each role is held to, and
+//! [`Scoped::visible`] combines the two. Counts, pages and totals never include rows the caller
+//! cannot see, and an object out of scope looks exactly like a missing one.
+//!
+//! The change feed is compiled from the same rules ([`feed_visible`]): each change records the
+//! object's anchors before and after it (`store::changes`), and a caller sees a change when the
+//! rule of the object's table admits either.
+
+use super::{Rows, Table as Governed, rows_of};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::store::Table;
+use crate::store::filters::{grid_id_in_subtree, path_in_subtree};
+use entity::*;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition};
+
+/// Statuses of services that have been made public.
+pub const PUBLISHED: [ServiceStatus; 3] = [
+    ServiceStatus::Published,
+    ServiceStatus::InProgress,
+    ServiceStatus::Completed,
+];
+
+fn nothing() -> Condition {
+    Condition::all().add(Expr::cust("1 = 0"))
+}
+
+/// A table whose rows are visible to some callers only.
+pub trait Scoped: Table {
+    /// The policy's name of this table.
+    const GOVERNED: Governed;
+
+    /// Rows placed in the caller's grid subtrees; `None` when the table has no grid anchor.
+    fn in_subtrees(_caller: &Caller) -> Option<Condition> {
+        None
+    }
+    /// Rows of organisation `org`; `None` when the table has no organisation anchor.
+    fn of_organization(_org: uuid::Uuid) -> Option<Condition> {
+        None
+    }
+    /// Published rows; `None` when the table has no publication.
+    fn published() -> Option<Condition> {
+        None
+    }
+    /// A condition every visible row meets whatever the role (erased people are gone).
+    fn live() -> Option<Condition> {
+        None
+    }
+
+    /// The rows `caller` may see.
+    fn visible(caller: &Caller) -> Condition {
+        let own = || match caller.organization_id {
+            Some(org) => Self::of_organization(org).unwrap_or_else(nothing),
+            None => nothing(),
+        };
+        let published = || Self::published().unwrap_or_else(nothing);
+        let rule = match rows_of(Self::GOVERNED, caller.role) {
+            Rows::All => Condition::all(),
+            Rows::Hidden | Rows::Forbidden => nothing(),
+            Rows::InSubtrees if caller.grids.is_empty() => nothing(),
+            Rows::InSubtrees => Self::in_subtrees(caller).unwrap_or_else(nothing),
+            Rows::OwnOrganization => own(),
+            Rows::Published => published(),
+            Rows::PublishedOrOwn => Condition::any().add(published()).add(own()),
+        };
+        match Self::live() {
+            Some(live) => Condition::all().add(live).add(rule),
+            None => rule,
+        }
+    }
+
+    /// Refuses a caller whose role may not read this table at all (`FORBIDDEN`).
+    fn readable(caller: &Caller) -> ApiResult<()> {
+        if rows_of(Self::GOVERNED, caller.role) == Rows::Forbidden {
+            return Err(ApiError::Forbidden(format!(
+                "the {} role receives statistics only and cannot read {}",
+                caller.role,
+                Self::GOVERNED.label()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Rows whose grid column lies in one of the caller's subtrees.
+fn grid_in_subtrees(caller: &Caller, grid_col: impl ColumnTrait + Copy) -> Condition {
+    caller.grids.iter().fold(Condition::any(), |c, g| {
+        c.add(grid_id_in_subtree(grid_col, g.id))
+    })
+}
+
+/// `SELECT id FROM E WHERE cond`.
+fn ids_where<E: Table>(cond: Condition) -> SelectStatement {
+    let mut q = Query::select();
+    q.column(E::id_col()).from(E::default()).cond_where(cond);
+    q
+}
+
+/// People who are members of `org`.
+fn members_of(org: uuid::Uuid) -> SelectStatement {
+    let mut q = Query::select();
+    q.column(membership::Column::PersonId)
+        .from(membership::Entity)
+        .and_where(membership::Column::OrganizationId.eq(org));
+    q
+}
+
+impl Scoped for grid::Entity {
+    const GOVERNED: Governed = Governed::Grid;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(c.grids.iter().fold(Condition::any(), |cond, g| {
+            cond.add(path_in_subtree(
+                Expr::col((grid::Entity, grid::Column::Path)),
+                g.id,
+            ))
+        }))
+    }
+}
+
+impl Scoped for person::Entity {
+    const GOVERNED: Governed = Governed::Person;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(grid_in_subtrees(c, person::Column::GridId))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(Condition::all().add(person::Column::Id.in_subquery(members_of(org))))
+    }
+    fn live() -> Option<Condition> {
+        Some(Condition::all().add(person::Column::ErasedAt.is_null()))
+    }
+}
+
+/// Tags and memberships follow the person they belong to.
+fn person_visible(caller: &Caller, person_col: impl ColumnTrait) -> Condition {
+    Condition::all()
+        .add(person_col.in_subquery(ids_where::<person::Entity>(person::Entity::visible(caller))))
+}
+
+impl Scoped for person_tag::Entity {
+    const GOVERNED: Governed = Governed::PersonTag;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(person_visible(c, person_tag::Column::PersonId))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(Condition::all().add(person_tag::Column::PersonId.in_subquery(members_of(org))))
+    }
+    fn live() -> Option<Condition> {
+        let erased = ids_where::<person::Entity>(
+            Condition::all().add(person::Column::ErasedAt.is_not_null()),
+        );
+        Some(Condition::all().add(person_tag::Column::PersonId.not_in_subquery(erased)))
+    }
+}
+
+impl Scoped for organization::Entity {
+    const GOVERNED: Governed = Governed::Organization;
+}
+
+impl Scoped for membership::Entity {
+    const GOVERNED: Governed = Governed::Membership;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(person_visible(c, membership::Column::PersonId))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(Condition::all().add(membership::Column::OrganizationId.eq(org)))
+    }
+}
+
+impl Scoped for grid_assignment::Entity {
+    const GOVERNED: Governed = Governed::GridAssignment;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(grid_in_subtrees(c, grid_assignment::Column::GridId))
+    }
+}
+
+impl Scoped for service::Entity {
+    const GOVERNED: Governed = Governed::Service;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(grid_in_subtrees(c, service::Column::GridId))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(Condition::all().add(service::Column::OrganizerId.eq(org)))
+    }
+    fn published() -> Option<Condition> {
+        Some(Condition::all().add(service::Column::Status.is_in(PUBLISHED)))
+    }
+}
+
+impl Scoped for participation::Entity {
+    const GOVERNED: Governed = Governed::Participation;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        let services = ids_where::<service::Entity>(grid_in_subtrees(c, service::Column::GridId));
+        Some(Condition::all().add(participation::Column::ServiceId.in_subquery(services)))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(Condition::all().add(participation::Column::OrganizationId.eq(org)))
+    }
+}
+
+impl Scoped for audit_log::Entity {
+    const GOVERNED: Governed = Governed::AuditLog;
+}
+
+impl Scoped for pii_access_log::Entity {
+    const GOVERNED: Governed = Governed::PiiAccessLog;
+}
+
+/// The policy table of each type the change feed carries.
+pub fn feed_table(t: EntityType) -> Governed {
+    match t {
+        EntityType::Grid => Governed::Grid,
+        EntityType::Person => Governed::Person,
+        EntityType::Organization => Governed::Organization,
+        EntityType::Service => Governed::Service,
+        EntityType::Participation => Governed::Participation,
+    }
+}
+
+/// Every type the change feed carries.
+pub const FEED_TYPES: [EntityType; 5] = [
+    EntityType::Grid,
+    EntityType::Person,
+    EntityType::Organization,
+    EntityType::Service,
+    EntityType::Participation,
+];
+
+/// Changes of the feed and of subscriptions `caller` sees: for each type, the rule of its table
+/// applied to the anchors recorded with the change before or after it.
+pub fn feed_visible(caller: &Caller) -> Condition {
+    use change_event::Column as C;
+    let in_subtrees = || {
+        caller.grids.iter().fold(Condition::any(), |cond, g| {
+            // Paths hold only hex digits, '-' and '/': no LIKE wildcards to escape.
+            let prefix = format!("{}%", g.path);
+            cond.add(C::PathBefore.like(prefix.clone()))
+                .add(C::PathAfter.like(prefix))
+        })
+    };
+    let own = || match caller.organization_id {
+        Some(org) => Condition::all().add(C::Orgs.like(format!("%,{org},%"))),
+        None => nothing(),
+    };
+    let published = || Condition::all().add(C::Published.eq(true));
+    let mut any = Condition::any();
+    for t in FEED_TYPES {
+        let rule = match rows_of(feed_table(t), caller.role) {
+            Rows::All => Condition::all(),
+            Rows::Hidden | Rows::Forbidden => continue,
+            Rows::InSubtrees if caller.grids.is_empty() => continue,
+            Rows::InSubtrees => in_subtrees(),
+            Rows::OwnOrganization => own(),
+            Rows::Published => published(),
+            Rows::PublishedOrOwn => Condition::any().add(published()).add(own()),
+        };
+        any = any.add(Condition::all().add(C::EntityType.eq(t)).add(rule));
+    }
+    if any.is_empty() {
+        return nothing();
+    }
+    any
+}
+
+/// Refuses a feed request for types `caller` may not read at all.
+pub fn feed_readable(caller: &Caller, types: &[EntityType]) -> ApiResult<()> {
+    for t in types {
+        if rows_of(feed_table(*t), caller.role) == Rows::Forbidden {
+            return Err(ApiError::Forbidden(format!(
+                "the {} role receives statistics only and cannot follow changes of {}",
+                caller.role,
+                feed_table(*t).label()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a role is held to statistics only (no personal rows at all).
+pub fn statistics_only(role: Role) -> bool {
+    rows_of(Governed::Person, role) == Rows::Forbidden
+}
