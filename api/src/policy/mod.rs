@@ -306,3 +306,30 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod docs {
+    /// `docs/security.md` holds the policy tables exactly as the declaration renders them
+    /// (between the `policy:begin` and `policy:end` markers). `GRIDGOV_WRITE_DOCS=1` rewrites
+    /// them.
+    #[test]
+    fn security_doc_carries_the_declared_policy() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/security.md");
+        let doc = std::fs::read_to_string(path).expect("docs/security.md");
+        let (begin, end) = ("<!-- policy:begin -->\n", "<!-- policy:end -->");
+        let start = doc.find(begin).expect("policy:begin marker") + begin.len();
+        let stop = doc.find(end).expect("policy:end marker");
+        let rendered = super::markdown();
+        if std::env::var("GRIDGOV_WRITE_DOCS").is_ok() {
+            let new = format!("{}{rendered}{}", &doc[..start], &doc[stop..]);
+            std::fs::write(path, new).expect("write docs/security.md");
+            return;
+        }
+        assert_eq!(
+            &doc[start..stop],
+            rendered,
+            "docs/security.md is out of date: run `GRIDGOV_WRITE_DOCS=1 cargo test -p gridgov policy::docs`"
+        );
+    }
+}

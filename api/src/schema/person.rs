@@ -317,6 +317,7 @@ impl PersonQuery {
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
         let rq = RequestCtx::of(ctx)?;
+        person::Entity::readable(&rq.actor.caller)?;
         let page = PageRequest::new(first, after, last, before)?;
         check_order(&rq.actor.caller, order_by.as_ref())?;
         let select = filter

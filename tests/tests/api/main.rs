@@ -16,6 +16,7 @@ mod node;
 mod operations;
 mod pagination;
 mod participation_writes;
+mod policy;
 mod read_api;
 mod schema_drift;
 mod stats;
