@@ -3,7 +3,7 @@
 use super::write;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::schema::input::opt_text;
+use crate::schema::input::{opt_long_text, opt_text};
 use crate::schema::participation::Participation;
 use crate::schema::relay::id_of;
 use crate::schema::scalars::ParticipationRole;
@@ -269,7 +269,7 @@ impl ParticipationMutation {
     ) -> ApiResult<CancelParticipationPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
-        let reason = opt_text("reason", reason.as_deref(), 500)?;
+        let reason = opt_long_text("reason", reason.as_deref(), 500)?;
         let reason = &reason;
         let model = write(ctx, move |w| async move {
             store::cancel(&w, id, reason.clone(), expected_version).await

@@ -1,0 +1,290 @@
+//! Write rules that guard the stored data: clean text, attendance inside the service's window,
+//! and registrations that never change hands.
+
+use crate::db_test;
+use crate::fixture::{self, Fixture};
+use crate::harness::TestApp;
+use crate::mutations::{TRANSITION, ok, refused};
+use gridgov::auth::Role;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+const CREATE_GRID: &str =
+    "mutation($i: CreateGridInput!) { createGrid(input: $i) { grid { id name } } }";
+const CREATE_PERSON: &str =
+    "mutation($i: CreatePersonInput!) { createPerson(input: $i) { person { id name address } } }";
+const UPDATE_PERSON: &str = "mutation($id: ID!, $i: UpdatePersonInput!) { updatePerson(id: $id, input: $i) { person { id name } } }";
+const CREATE_ORG: &str = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id name } } }";
+const UPDATE_ORG: &str = "mutation($id: ID!, $i: UpdateOrganizationInput!) { updateOrganization(id: $id, input: $i) { organization { id name } } }";
+const CREATE_SERVICE: &str = "mutation($i: CreateServiceInput!) { createService(input: $i) { service { id title description location startsAt endsAt } } }";
+const UPDATE_SERVICE: &str = "mutation($id: ID!, $i: UpdateServiceInput!) { updateService(id: $id, input: $i) { service { id title description location startsAt endsAt } } }";
+const REGISTER: &str = "mutation($i: RegisterParticipationInput!) { registerParticipation(input: $i) { participation { id status externalRef organization { name } } } }";
+const BULK: &str = "mutation($i: [RegisterParticipationInput!]!) { registerParticipations(inputs: $i) { results { participation { id status externalRef } error { code reason } } } }";
+const CANCEL: &str = "mutation($id: ID!, $r: String) { cancelParticipation(id: $id, reason: $r) { participation { id status } } }";
+const CHECK_IN: &str = "mutation($id: ID!, $at: DateTime) { checkIn(id: $id, at: $at) { participation { status checkedInAt } } }";
+const CHECK_OUT: &str = "mutation($id: ID!, $at: DateTime, $m: Int) { checkOut(id: $id, at: $at, minutes: $m) { participation { status checkedOutAt minutes } } }";
+
+fn id_at(data: &Value, pointer: &str) -> String {
+    data.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no id at {pointer} in {data}"))
+        .to_owned()
+}
+
+/// A PUBLISHED service in G11 from `starts` to `ends` (ISO times; `ends` may be null).
+async fn service_at(app: &TestApp, f: &Fixture, starts: &str, ends: Value) -> String {
+    let data = ok(
+        app,
+        CREATE_SERVICE,
+        json!({ "i": { "gridId": f.grid("G11"), "organizerId": f.org("vol"), "title": "入户走访", "category": "ELDERLY_CARE", "startsAt": starts, "endsAt": ends } }),
+    )
+    .await;
+    let id = id_at(&data, "/createService/service/id");
+    ok(app, TRANSITION, json!({ "id": id, "to": "PUBLISHED" })).await;
+    id
+}
+
+async fn register(app: &TestApp, service: &str, person: &str) -> String {
+    let data = ok(
+        app,
+        REGISTER,
+        json!({ "i": { "serviceId": service, "personId": person } }),
+    )
+    .await;
+    id_at(&data, "/registerParticipation/participation/id")
+}
+
+// --- Text inputs -------------------------------------------------------------------------
+
+db_test!(
+    text_inputs_refuse_control_and_bidi_characters,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let s = service_at(
+            &app,
+            &f,
+            "2026-11-30T01:00:00Z",
+            json!("2026-11-30T04:00:00Z"),
+        )
+        .await;
+        let part = register(&app, &s, &f.person("wang_fang")).await;
+        let person = f.person("li_na");
+        let grid = |name: &str| json!({ "i": { "code": "370685001001-09", "name": name, "level": "GRID", "parentId": f.grid("C1") } });
+        let new_person = |i: Value| {
+            let mut base = json!({ "name": "新居民", "gridId": f.grid("G21") });
+            for (k, v) in i.as_object().unwrap() {
+                base[k] = v.clone();
+            }
+            json!({ "i": base })
+        };
+        let service = |k: &str, v: &str| {
+            let mut i = json!({ "gridId": f.grid("G11"), "organizerId": f.org("vol"), "title": "义诊", "category": "HEALTH", "startsAt": "2026-12-20T01:00:00Z" });
+            i[k] = json!(v);
+            json!({ "i": i })
+        };
+        // (what, mutation, variables, field named in the error)
+        let cases: Vec<(&str, &str, Value, &str)> = vec![
+            (
+                "NUL in a grid name",
+                CREATE_GRID,
+                grid("第九\u{0}网格"),
+                "name",
+            ),
+            (
+                "newline in a person's name",
+                CREATE_PERSON,
+                new_person(json!({ "name": "张\n伟" })),
+                "name",
+            ),
+            (
+                "tab in an address (a short text)",
+                CREATE_PERSON,
+                new_person(json!({ "address": "泉山街道\t3号楼" })),
+                "address",
+            ),
+            (
+                "right-to-left override in a person's name",
+                UPDATE_PERSON,
+                json!({ "id": person, "i": { "name": "李\u{202E}娜" } }),
+                "name",
+            ),
+            (
+                "trailing newline in a name",
+                UPDATE_PERSON,
+                json!({ "id": person, "i": { "name": "李娜\n" } }),
+                "name",
+            ),
+            (
+                "first-strong isolate in an organisation's name",
+                CREATE_ORG,
+                json!({ "i": { "name": "志愿\u{2068}者", "kind": "GOVERNMENT" } }),
+                "name",
+            ),
+            (
+                "next line (C1) in an organisation's name",
+                UPDATE_ORG,
+                json!({ "id": f.org("gov"), "i": { "name": "街道\u{85}办" } }),
+                "name",
+            ),
+            (
+                "escape in a contact name",
+                CREATE_ORG,
+                json!({ "i": { "name": "幸福志愿队", "kind": "GOVERNMENT", "contactName": "\u{1b}[31m王" } }),
+                "contactName",
+            ),
+            (
+                "left-to-right embedding in a service title",
+                CREATE_SERVICE,
+                service("title", "\u{202A}义诊"),
+                "title",
+            ),
+            (
+                "NUL in a description (long texts too)",
+                CREATE_SERVICE,
+                service("description", "说明\u{0}"),
+                "description",
+            ),
+            (
+                "pop directional isolate in a description",
+                CREATE_SERVICE,
+                service("description", "说明\u{2069}"),
+                "description",
+            ),
+            (
+                "line separator in a description",
+                UPDATE_SERVICE,
+                json!({ "id": s, "i": { "description": "第一行\u{2028}第二行" } }),
+                "description",
+            ),
+            (
+                "newline in a location",
+                UPDATE_SERVICE,
+                json!({ "id": s, "i": { "location": "社区\n中心" } }),
+                "location",
+            ),
+            (
+                "right-to-left mark in an external reference",
+                REGISTER,
+                json!({ "i": { "serviceId": s, "personId": f.person("liu_yang"), "externalRef": "A-\u{200F}1" } }),
+                "externalRef",
+            ),
+            (
+                "bell in a cancellation reason",
+                CANCEL,
+                json!({ "id": part, "r": "生病\u{7}" }),
+                "reason",
+            ),
+            (
+                "lone carriage return in a cancellation reason",
+                CANCEL,
+                json!({ "id": part, "r": "生病\r了" }),
+                "reason",
+            ),
+        ];
+        for (what, q, v, field) in cases {
+            let e = refused(&app, q, v, "BAD_USER_INPUT", Some(field)).await;
+            let message = e["message"].as_str().unwrap_or_default();
+            assert!(message.contains("must not contain"), "{what}: {e}");
+            assert!(
+                !message.contains('张') && !message.contains('李'),
+                "{what}: the message repeats the value: {message}"
+            );
+        }
+        // Nothing of the above was stored.
+        let data = app
+            .data(
+                "query($p: ID!, $s: ID!, $x: ID!) { person(id: $p) { name } service(id: $s) { description location } participation(id: $x) { status } people(filter: { search: \"新居民\" }) { totalCount } }",
+                json!({ "p": person, "s": s, "x": part }),
+            )
+            .await;
+        assert_eq!(data["person"]["name"], "李娜");
+        assert_eq!(data["service"]["description"], Value::Null);
+        assert_eq!(data["service"]["location"], Value::Null);
+        assert_eq!(data["participation"]["status"], "REGISTERED");
+        assert_eq!(data["people"]["totalCount"], 0);
+    }
+);
+
+db_test!(
+    long_texts_keep_line_breaks_tabs_and_direction_marks,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let data = ok(
+            &app,
+            CREATE_SERVICE,
+            json!({ "i": { "gridId": f.grid("G11"), "organizerId": f.org("vol"), "title": "义诊", "category": "HEALTH", "startsAt": "2026-11-30T01:00:00Z",
+                "description": "第一行\r\n第二行\t(ئۇيغۇرچە\u{200F} 3)\n" } }),
+        )
+        .await;
+        assert_eq!(
+            data["createService"]["service"]["description"], "第一行\n第二行\t(ئۇيغۇرچە\u{200F} 3)",
+            "CR LF stored as LF, tab and mark kept, trailing newline trimmed"
+        );
+        let s = id_at(&data, "/createService/service/id");
+        ok(&app, TRANSITION, json!({ "id": s, "to": "PUBLISHED" })).await;
+        let part = register(&app, &s, &f.person("wang_fang")).await;
+        ok(&app, CANCEL, json!({ "id": part, "r": "生病\n改期" })).await;
+        let audit = app
+            .data(
+                "query($id: ID) { auditLog(filter: { entityId: $id, action: \"cancelParticipation\" }) { nodes { details } } }",
+                json!({ "id": part }),
+            )
+            .await;
+        assert_eq!(
+            audit["auditLog"]["nodes"][0]["details"]["reason"],
+            "生病\n改期"
+        );
+    }
+);
+
+db_test!(
+    texts_are_stored_nfc_and_counted_after_normalisation,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        // "é" written as e + combining acute accent (NFD): 2 characters each, 1 after NFC.
+        let nfd = "e\u{301}";
+        let data = ok(
+            &app,
+            CREATE_PERSON,
+            json!({ "i": { "name": format!("Ren{nfd}e"), "gridId": f.grid("G21"), "address": format!("Caf{nfd} 3") } }),
+        )
+        .await;
+        let p = &data["createPerson"]["person"];
+        assert_eq!(p["name"], "Ren\u{e9}e");
+        assert_eq!(p["address"], "Caf\u{e9} 3");
+        // A search with the composed spelling finds it.
+        let found = app
+            .data(
+                "{ people(filter: { search: \"Ren\u{e9}e\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(found["people"]["totalCount"], 1);
+
+        // 200 composed characters fit a 200-character name, although 400 were sent.
+        let name = nfd.repeat(200);
+        let data = ok(
+            &app,
+            CREATE_GRID,
+            json!({ "i": { "code": "370685001001-09", "name": name, "level": "GRID", "parentId": f.grid("C1") } }),
+        )
+        .await;
+        assert_eq!(
+            data["createGrid"]["grid"]["name"],
+            "\u{e9}".repeat(200),
+            "stored composed"
+        );
+        let e = refused(
+            &app,
+            CREATE_GRID,
+            json!({ "i": { "code": "370685001001-08", "name": nfd.repeat(201), "level": "GRID", "parentId": f.grid("C1") } }),
+            "BAD_USER_INPUT",
+            Some("name"),
+        )
+        .await;
+        assert!(
+            e["message"].as_str().unwrap().contains("at most 200"),
+            "{e}"
+        );
+    }
+);
