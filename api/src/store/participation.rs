@@ -416,12 +416,90 @@ fn key_reused() -> ApiError {
 
 /// How far in the future a check-in or check-out time may lie (clock skew of client devices).
 const MAX_SKEW: Duration = Duration::minutes(5);
+/// How long before `startsAt` a check-in is accepted: volunteers arrive early to set up.
+pub const CHECK_IN_EARLY: Duration = Duration::hours(2);
+/// How long after `endsAt` a check-out is accepted: clearing up, and a late tap on the app.
+pub const CHECK_OUT_LATE: Duration = Duration::hours(2);
+/// How long a service without `endsAt` is taken to last, for its attendance window.
+pub const LENGTH_WITHOUT_END: Duration = Duration::hours(24);
 
 fn check_not_future(w: &Writer, at: DateTime<Utc>) -> ApiResult<()> {
     if at > w.now + MAX_SKEW {
         return Err(ApiError::bad_input("at", "`at` is in the future"));
     }
     Ok(())
+}
+
+/// When attendance of a service may be recorded: check-in from `opens` to `ends`, check-out
+/// until `closes`. Volunteer hours are counted inside it only, so that a back-dated check-in
+/// cannot credit more than the service lasted (plus the margins).
+struct Window {
+    opens: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    closes: DateTime<Utc>,
+}
+
+impl Window {
+    fn of(service: &service::Model) -> Window {
+        let ends = service
+            .ends_at
+            .unwrap_or(service.starts_at + LENGTH_WITHOUT_END);
+        Window {
+            opens: service.starts_at - CHECK_IN_EARLY,
+            ends,
+            closes: ends + CHECK_OUT_LATE,
+        }
+    }
+
+    fn check_in(&self, at: DateTime<Utc>) -> ApiResult<()> {
+        if at < self.opens || at > self.ends {
+            return Err(ApiError::bad_input(
+                "at",
+                format!(
+                    "`at` is outside the service's check-in window: check-in is open from {} hours before `startsAt` ({}) until the service ends ({})",
+                    CHECK_IN_EARLY.num_hours(),
+                    rfc3339(self.opens),
+                    rfc3339(self.ends)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_out(&self, at: DateTime<Utc>) -> ApiResult<()> {
+        if at > self.closes {
+            return Err(ApiError::bad_input(
+                "at",
+                format!(
+                    "`at` is outside the service's window: check-out is open until {} hours after the service ends ({})",
+                    CHECK_OUT_LATE.num_hours(),
+                    rfc3339(self.closes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whole minutes between `from` and `to`, counted inside the window only.
+    fn minutes(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i32 {
+        let (from, to) = (Ord::max(from, self.opens), Ord::min(to, self.closes));
+        i32::try_from(Ord::max((to - from).num_minutes(), 0)).unwrap_or(i32::MAX)
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// The service of a participation, read for its times only. Not scoped: whoever may change
+/// the participation may have its window checked, even if the service itself is out of view
+/// (a volunteer organisation does not see a cancelled service).
+async fn service_of(w: &Writer, p: &participation::Model) -> ApiResult<service::Model> {
+    service::Entity::find_by_id(p.service_id)
+        .one(&w.txn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::internal("participation without its service"))
 }
 
 fn status_name(s: ParticipationStatus) -> &'static str {
@@ -505,6 +583,7 @@ pub async fn check_in(
     }
     let at = at.unwrap_or(w.now);
     check_not_future(w, at)?;
+    Window::of(&service).check_in(at)?;
     let next = participation::Model {
         status: ParticipationStatus::CheckedIn,
         checked_in_at: Some(at),
@@ -539,14 +618,20 @@ pub async fn check_out(
             "check-out must not be before check-in",
         ));
     }
-    let elapsed = i32::try_from((at - checked_in).num_minutes()).unwrap_or(i32::MAX);
+    let window = Window::of(&service_of(w, &current).await?);
+    window.check_out(at)?;
+    // Counted inside the window: a check-in recorded before a later change of `startsAt`
+    // credits no time before the window opens.
+    let elapsed = window.minutes(checked_in, at);
     let minutes = match minutes {
         None => elapsed,
         Some(m) if (0..=elapsed).contains(&m) => m,
         Some(_) => {
             return Err(ApiError::bad_input(
                 "minutes",
-                format!("minutes must be between 0 and the {elapsed} minutes elapsed"),
+                format!(
+                    "`minutes` must be between 0 and the {elapsed} minutes between check-in and check-out within the service's window"
+                ),
             ));
         }
     };

@@ -288,3 +288,181 @@ db_test!(
         );
     }
 );
+
+// --- Attendance window -------------------------------------------------------------------
+
+db_test!(
+    check_in_and_check_out_stay_inside_the_service_window,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        // 01:00–04:00: check-in 23:00 (the day before) to 04:00, check-out until 06:00.
+        let s = service_at(
+            &app,
+            &f,
+            "2026-11-30T01:00:00Z",
+            json!("2026-11-30T04:00:00Z"),
+        )
+        .await;
+        let a = register(&app, &s, &f.person("wang_fang")).await;
+        let b = register(&app, &s, &f.person("liu_yang")).await;
+        let c = register(&app, &s, &f.person("yang_lei")).await;
+
+        for at in [
+            "1970-01-01T00:00:00Z",
+            "2026-11-29T22:59:00Z",
+            "2026-11-30T04:00:01Z",
+        ] {
+            let e = refused(
+                &app,
+                CHECK_IN,
+                json!({ "id": a, "at": at }),
+                "BAD_USER_INPUT",
+                Some("at"),
+            )
+            .await;
+            assert!(
+                e["message"].as_str().unwrap().contains("window"),
+                "{at}: {e}"
+            );
+        }
+        // Without `at` the check-in is now, long after the service ended.
+        refused(
+            &app,
+            CHECK_IN,
+            json!({ "id": a }),
+            "BAD_USER_INPUT",
+            Some("at"),
+        )
+        .await;
+
+        let data = ok(
+            &app,
+            CHECK_IN,
+            json!({ "id": a, "at": "2026-11-29T23:00:00Z" }),
+        )
+        .await;
+        assert_eq!(data["checkIn"]["participation"]["status"], "CHECKED_IN");
+        refused(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a, "at": "2026-11-30T06:00:01Z" }),
+            "BAD_USER_INPUT",
+            Some("at"),
+        )
+        .await;
+        // Without `at` the check-out is now: too late as well.
+        refused(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a }),
+            "BAD_USER_INPUT",
+            Some("at"),
+        )
+        .await;
+        // Explicit minutes above the time inside the window are refused.
+        refused(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a, "at": "2026-11-30T06:00:00Z", "m": 421 }),
+            "BAD_USER_INPUT",
+            Some("minutes"),
+        )
+        .await;
+        let data = ok(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a, "at": "2026-11-30T06:00:00Z" }),
+        )
+        .await;
+        assert_eq!(data["checkOut"]["participation"]["minutes"], 420);
+
+        // The last moment of check-in is `endsAt`.
+        ok(
+            &app,
+            CHECK_IN,
+            json!({ "id": b, "at": "2026-11-30T04:00:00Z" }),
+        )
+        .await;
+        let data = ok(
+            &app,
+            CHECK_OUT,
+            json!({ "id": b, "at": "2026-11-30T05:30:00Z", "m": 60 }),
+        )
+        .await;
+        assert_eq!(data["checkOut"]["participation"]["minutes"], 60);
+
+        // Moving the service later after a check-in: time before the new window opens is not
+        // credited (check-in 23:00, window now opens at 03:00, check-out 05:00 → 120 minutes).
+        ok(
+            &app,
+            CHECK_IN,
+            json!({ "id": c, "at": "2026-11-29T23:00:00Z" }),
+        )
+        .await;
+        ok(
+            &app,
+            UPDATE_SERVICE,
+            json!({ "id": s, "i": { "startsAt": "2026-11-30T05:00:00Z", "endsAt": "2026-11-30T07:00:00Z" } }),
+        )
+        .await;
+        let data = ok(
+            &app,
+            CHECK_OUT,
+            json!({ "id": c, "at": "2026-11-30T05:00:00Z" }),
+        )
+        .await;
+        assert_eq!(data["checkOut"]["participation"]["minutes"], 120);
+
+        let hours = app
+            .data(
+                "query($s: ID!) { participations(filter: { serviceId: $s }) { nodes { minutes } } }",
+                json!({ "s": s }),
+            )
+            .await;
+        let total: i64 = hours["participations"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["minutes"].as_i64())
+            .sum();
+        assert_eq!(total, 600, "no more than the windows allow");
+    }
+);
+
+db_test!(
+    a_service_without_end_is_taken_to_last_a_day,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let s = service_at(&app, &f, "2026-11-30T01:00:00Z", Value::Null).await;
+        let a = register(&app, &s, &f.person("wang_fang")).await;
+        refused(
+            &app,
+            CHECK_IN,
+            json!({ "id": a, "at": "2026-12-01T01:00:01Z" }),
+            "BAD_USER_INPUT",
+            Some("at"),
+        )
+        .await;
+        ok(
+            &app,
+            CHECK_IN,
+            json!({ "id": a, "at": "2026-12-01T00:30:00Z" }),
+        )
+        .await;
+        refused(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a, "at": "2026-12-01T03:00:01Z" }),
+            "BAD_USER_INPUT",
+            Some("at"),
+        )
+        .await;
+        let data = ok(
+            &app,
+            CHECK_OUT,
+            json!({ "id": a, "at": "2026-12-01T03:00:00Z" }),
+        )
+        .await;
+        assert_eq!(data["checkOut"]["participation"]["minutes"], 150);
+    }
+);
