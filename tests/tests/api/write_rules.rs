@@ -466,3 +466,211 @@ db_test!(
         assert_eq!(data["checkOut"]["participation"]["minutes"], 150);
     }
 );
+
+// --- Registrations never change hands -----------------------------------------------------
+
+/// A second volunteer organisation with `person` as a member; returns its key and name.
+async fn second_org(app: &TestApp, person: &str) -> (String, String) {
+    let data = ok(
+        app,
+        CREATE_ORG,
+        json!({ "i": { "name": "幸福志愿队", "kind": "VOLUNTEER_ORGANIZATION" } }),
+    )
+    .await;
+    let org = id_at(&data, "/createOrganization/organization/id");
+    ok(
+        app,
+        "mutation($p: ID!, $o: ID!) { addMembership(input: { personId: $p, organizationId: $o }) { membership { id } } }",
+        json!({ "p": person, "o": org }),
+    )
+    .await;
+    let (_, uuid) = gridgov::schema::relay::decode_global_id(&org, "id").expect("org id");
+    let key = app.key(Role::VolunteerOrg, &[], Some(uuid), &[]).await;
+    (key, "幸福志愿队".to_owned())
+}
+
+async fn as_ok(app: &TestApp, token: &str, q: &str, v: Value) -> Value {
+    let body = app.gql_as(Some(token), q, v).await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+    body["data"].clone()
+}
+
+db_test!(
+    re_registration_after_another_organisations_cancellation_is_a_new_participation,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let s = service_at(
+            &app,
+            &f,
+            "2026-12-20T01:00:00Z",
+            json!("2026-12-20T04:00:00Z"),
+        )
+        .await;
+        let person = f.person("wang_fang");
+        let a = app
+            .key(Role::VolunteerOrg, &[], Some(f.orgs["vol"]), &[])
+            .await;
+        let (b, b_name) = second_org(&app, &person).await;
+        let input = |r: &str, key: &str| json!({ "i": { "serviceId": s, "personId": person, "externalRef": r, "idempotencyKey": key } });
+
+        // A registers and cancels.
+        let first = as_ok(&app, &a, REGISTER, input("A-1", "same-key")).await;
+        let x = id_at(&first, "/registerParticipation/participation/id");
+        as_ok(&app, &a, CANCEL, json!({ "id": x })).await;
+
+        // B registers the same person, with the same key string (its own key space).
+        let data = as_ok(&app, &b, REGISTER, input("B-1", "same-key")).await;
+        let pb = &data["registerParticipation"]["participation"];
+        let y = id_at(&data, "/registerParticipation/participation/id");
+        assert_ne!(y, x, "B's registration is a new participation");
+        assert_eq!(pb["status"], "REGISTERED");
+        assert_eq!(pb["externalRef"], "B-1");
+        assert_eq!(pb["organization"]["name"], b_name.as_str());
+
+        // A's replay returns A's cancelled row, never B's.
+        let again = as_ok(&app, &a, REGISTER, input("A-1", "same-key")).await;
+        assert_eq!(
+            again["registerParticipation"]["participation"],
+            json!({ "id": x, "status": "CANCELLED", "externalRef": "A-1", "organization": { "name": "泉山志愿者协会" } })
+        );
+        let bulk = as_ok(
+            &app,
+            &a,
+            BULK,
+            json!({ "i": [input("A-1", "same-key")["i"]] }),
+        )
+        .await;
+        assert_eq!(
+            bulk["registerParticipations"]["results"][0]["participation"],
+            json!({ "id": x, "status": "CANCELLED", "externalRef": "A-1" })
+        );
+        // B's replay returns B's row.
+        let again = as_ok(&app, &b, REGISTER, input("B-1", "same-key")).await;
+        assert_eq!(id_at(&again, "/registerParticipation/participation/id"), y);
+
+        // One active participation per person and service, whoever registers.
+        let e = app
+            .gql_as(Some(&a), REGISTER, input("A-2", "other-key"))
+            .await;
+        assert_eq!(
+            e["errors"][0]["extensions"]["reason"], "ALREADY_REGISTERED",
+            "{e}"
+        );
+
+        // The cancelled row kept its history: registered by A, cancelled, nothing after.
+        let data = app
+            .data(
+                "query($x: ID!, $s: ID!) { participation(id: $x) { status externalRef organization { name } } auditLog(filter: { entityId: $x }) { nodes { action } } participations(filter: { serviceId: $s }) { totalCount } }",
+                json!({ "x": x, "s": s }),
+            )
+            .await;
+        assert_eq!(
+            data["participation"],
+            json!({ "status": "CANCELLED", "externalRef": "A-1", "organization": { "name": "泉山志愿者协会" } })
+        );
+        let actions: Vec<&str> = data["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["action"].as_str())
+            .collect();
+        assert_eq!(actions, ["registerParticipation", "cancelParticipation"]);
+        assert_eq!(data["participations"]["totalCount"], 2);
+
+        // After B cancels too, A may register the person again: a third row.
+        as_ok(&app, &b, CANCEL, json!({ "id": y })).await;
+        let data = as_ok(&app, &a, REGISTER, input("A-3", "third-key")).await;
+        let z = id_at(&data, "/registerParticipation/participation/id");
+        assert_eq!(HashSet::from([&x, &y, &z]).len(), 3);
+        let count = app
+            .data(
+                "query($s: ID!) { service(id: $s) { participantCount } participations(filter: { serviceId: $s }) { totalCount } }",
+                json!({ "s": s }),
+            )
+            .await;
+        assert_eq!(count["service"]["participantCount"], 1);
+        assert_eq!(count["participations"]["totalCount"], 3);
+    }
+);
+
+db_test!(
+    a_replay_out_of_the_callers_view_is_not_found,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let s = service_at(
+            &app,
+            &f,
+            "2026-12-20T01:00:00Z",
+            json!("2026-12-20T04:00:00Z"),
+        )
+        .await;
+        // A grid manager of community C1 registers a resident of its grid.
+        let manager = app
+            .key(Role::GridManager, &["370685001001"], None, &[])
+            .await;
+        let input = json!({ "i": { "serviceId": s, "personId": f.person("zhang_wei"), "externalRef": "M-1", "idempotencyKey": "m-1" } });
+        let first = as_ok(&app, &manager, REGISTER, input.clone()).await;
+        assert_eq!(
+            first["registerParticipation"]["participation"]["externalRef"],
+            "M-1"
+        );
+        // The service moves to a grid of another community: out of the manager's view.
+        ok(
+            &app,
+            UPDATE_SERVICE,
+            json!({ "id": s, "i": { "gridId": f.grid("G21") } }),
+        )
+        .await;
+        let body = app.gql_as(Some(&manager), REGISTER, input).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{body}"
+        );
+        assert!(
+            !body.to_string().contains("M-1"),
+            "the replay leaked the row: {body}"
+        );
+    }
+);
+
+db_test!(
+    concurrent_registrations_of_one_person_make_one_active_participation,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let s = service_at(
+            &app,
+            &f,
+            "2026-12-20T01:00:00Z",
+            json!("2026-12-20T04:00:00Z"),
+        )
+        .await;
+        let app = std::sync::Arc::new(app);
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let (app, s, p) = (app.clone(), s.clone(), f.person("li_na"));
+            tasks.push(tokio::spawn(async move {
+                app.gql(
+                    REGISTER,
+                    json!({ "i": { "serviceId": s, "personId": p, "externalRef": format!("r-{i}") } }),
+                )
+                .await
+            }));
+        }
+        let mut succeeded = 0;
+        for t in tasks {
+            let body = t.await.unwrap();
+            match body.get("errors") {
+                None => succeeded += 1,
+                Some(e) => assert_eq!(e[0]["extensions"]["reason"], "ALREADY_REGISTERED", "{body}"),
+            }
+        }
+        assert_eq!(succeeded, 1);
+        let data = app
+            .data(
+                "query($s: ID!) { participations(filter: { serviceId: $s }) { totalCount } }",
+                json!({ "s": s }),
+            )
+            .await;
+        assert_eq!(data["participations"]["totalCount"], 1);
+    }
+);
