@@ -217,7 +217,8 @@ impl ParticipationMutation {
         })
     }
 
-    /// REGISTERED → CHECKED_IN, at `at` (default: now).
+    /// REGISTERED → CHECKED_IN, at `at` (default: now), which must lie between 2 hours before
+    /// the service's `startsAt` and its end (`endsAt`, or 24 hours after `startsAt`).
     async fn check_in(
         &self,
         ctx: &Context<'_>,
@@ -237,8 +238,9 @@ impl ParticipationMutation {
         })
     }
 
-    /// CHECKED_IN → COMPLETED, at `at` (default: now). `minutes` defaults to the time elapsed
-    /// since check-in and may not exceed it.
+    /// CHECKED_IN → COMPLETED, at `at` (default: now), no later than 2 hours after the
+    /// service's end. `minutes` defaults to the time between check-in and check-out inside the
+    /// service's window and may not exceed it.
     async fn check_out(
         &self,
         ctx: &Context<'_>,
