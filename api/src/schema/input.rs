@@ -1,10 +1,10 @@
 //! Validation of mutation inputs: texts, patches, and the error naming the field.
 //!
-//! Every text a mutation stores goes through [`text`], [`opt_text`], [`long_text`] or
-//! [`opt_long_text`]. A text is NFC-normalised (so that one spelling of a name is stored for
-//! what looks like one name, and lengths mean the same for every client), stripped of
-//! surrounding white space, checked character by character *as sent* and counted after
-//! normalisation. Refused everywhere:
+//! Every free text a mutation stores goes through [`text`], [`opt_text`] or [`opt_long_text`]
+//! (codes, phone and ID numbers have stricter formats of their own). A text is checked
+//! character by character *as sent*, then NFC-normalised (so that one spelling of a name is
+//! stored for what looks like one name, and lengths mean the same for every client), stripped
+//! of surrounding white space and counted. Refused everywhere:
 //!
 //! - control characters (Unicode category Cc: U+0000–U+001F, U+007F–U+009F), NUL included,
 //!   except line feed and tab in long texts (a CR LF pair is stored as a line feed there);
@@ -13,7 +13,7 @@
 //!   and audit entries);
 //! - the line and paragraph separators U+2028 and U+2029 (line breaks other than `\n`).
 //!
-//! Short texts (names, titles, codes, references, addresses, locations, contacts) also refuse
+//! Short texts (names, titles, references, addresses, locations, contacts) also refuse
 //! the invisible direction marks U+200E, U+200F and U+061C: they make two names that look
 //! alike differ. Long texts (descriptions, reasons) keep them, because mixed right-to-left and
 //! left-to-right prose (Uyghur with Chinese or numbers) needs them to display correctly, and a
@@ -88,7 +88,7 @@ fn clean(field: &str, value: &str, max: usize, kind: Kind) -> ApiResult<Option<S
     Ok(Some(v.to_owned()))
 }
 
-/// A required short text (a name, title, code or reference): one line, NFC, trimmed,
+/// A required short text (a name, title or reference): one line, NFC, trimmed,
 /// non-empty, at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
     clean(field, value, max, Kind::Short)?
