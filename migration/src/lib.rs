@@ -15,6 +15,7 @@ mod m20261201_000009_api_key;
 mod m20261201_000010_pii_access_log;
 mod m20261201_000011_change_event;
 mod m20261202_000014_person_erased;
+mod m20261202_000015_participation_active;
 mod m20261202_000016_server_key;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_pii_access_log::Migration),
             Box::new(m20261201_000011_change_event::Migration),
             Box::new(m20261202_000014_person_erased::Migration),
+            Box::new(m20261202_000015_participation_active::Migration),
             Box::new(m20261202_000016_server_key::Migration),
         ]
     }

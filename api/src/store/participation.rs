@@ -112,11 +112,14 @@ pub async fn register_many(
             .map(|k| (k.key.clone(), k))
             .collect()
     };
+    // What the keys created, as far as the caller may see it now: a replay never returns a row
+    // that has left the caller's view (it is NOT_FOUND then, like any object out of scope).
     let replayed: HashMap<Uuid, participation::Model> = if earlier.is_empty() {
         HashMap::new()
     } else {
         participation::Entity::find()
             .filter(participation::Column::Id.is_in(earlier.values().map(|k| k.result_id)))
+            .filter(participation::Entity::visible(caller))
             .all(&w.txn)
             .await
             .map_err(db)?
@@ -127,12 +130,15 @@ pub async fn register_many(
 
     let people = visible_ids::<person::Entity>(w, &person_ids).await?;
     let orgs = visible_ids::<organization::Entity>(w, &org_ids).await?;
+    // The active (not cancelled) participations of these people in these services: at most one
+    // per pair (a partial unique index). Cancelled ones stay as they are, with their history.
     let mut existing: HashMap<(Uuid, Uuid), participation::Model> = if service_ids.is_empty() {
         HashMap::new()
     } else {
         participation::Entity::find()
             .filter(participation::Column::ServiceId.is_in(service_ids.iter().copied()))
             .filter(participation::Column::PersonId.is_in(person_ids.iter().copied()))
+            .filter(participation::Column::Status.ne(ParticipationStatus::Cancelled))
             .all(&w.txn)
             .await
             .map_err(db)?
@@ -160,7 +166,6 @@ pub async fn register_many(
 
     let mut results: Vec<Result<participation::Model, ApiError>> = Vec::with_capacity(items.len());
     let mut inserts: Vec<participation::Model> = Vec::new();
-    let mut reactivated: Vec<(participation::Model, participation::Model)> = Vec::new();
     // Keys used earlier in this batch: (input hash, index of the item).
     let mut batch_keys: HashMap<&str, (&str, usize)> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
@@ -219,10 +224,7 @@ pub async fn register_many(
                     field: "organizationId".into(),
                 });
             }
-            let previous = existing.get(&(r.service_id, r.person_id));
-            if let Some(p) = previous
-                && p.status != ParticipationStatus::Cancelled
-            {
+            if existing.contains_key(&(r.service_id, r.person_id)) {
                 return Err(conflict(
                     "the person is already registered for this service",
                     "ALREADY_REGISTERED",
@@ -239,8 +241,8 @@ pub async fn register_many(
                     details: vec![("capacity".into(), capacity.into())],
                 });
             }
-            let fresh = participation::Model {
-                id: previous.map_or_else(Uuid::now_v7, |p| p.id),
+            Ok(participation::Model {
+                id: Uuid::now_v7(),
                 service_id: r.service_id,
                 person_id: r.person_id,
                 organization_id: r.organization_id,
@@ -251,21 +253,16 @@ pub async fn register_many(
                 checked_out_at: None,
                 minutes: None,
                 external_ref: r.external_ref.clone(),
-                created_at: previous.map_or(w.now, |p| p.created_at),
+                created_at: w.now,
                 updated_at: w.now,
-                version: previous.map_or(1, |p| p.version + 1),
-            };
-            Ok((fresh, previous.cloned()))
+                version: 1,
+            })
         })();
         match outcome {
-            Ok((fresh, previous)) => {
+            Ok(fresh) => {
                 *taken.entry(r.service_id).or_insert(0) += 1;
                 existing.insert((r.service_id, r.person_id), fresh.clone());
-                match previous {
-                    // A cancelled registration of the same person comes back to life.
-                    Some(old) => reactivated.push((old, fresh.clone())),
-                    None => inserts.push(fresh.clone()),
-                }
+                inserts.push(fresh.clone());
                 results.push(Ok(fresh));
             }
             Err(e) => results.push(Err(e)),
@@ -283,21 +280,9 @@ pub async fn register_many(
         .await
         .map_err(db)?;
     }
-    for (_, fresh) in &reactivated {
-        fresh
-            .clone()
-            .into_active_model()
-            .reset_all()
-            .update(&w.txn)
-            .await
-            .map_err(db)?;
-    }
-    // What this batch wrote (by participation id), and the keys and entries recorded so far.
-    let written: HashMap<Uuid, Option<&participation::Model>> = inserts
-        .iter()
-        .map(|m| (m.id, None))
-        .chain(reactivated.iter().map(|(old, m)| (m.id, Some(old))))
-        .collect();
+    // What this batch wrote (replays are not among them), and the keys and entries recorded
+    // so far.
+    let written: HashSet<Uuid> = inserts.iter().map(|m| m.id).collect();
     let mut keys = Vec::new();
     let mut keyed: HashSet<&str> = HashSet::new();
     let mut audits = Vec::new();
@@ -306,10 +291,7 @@ pub async fn register_many(
         let (Ok(r), Ok(p)) = (item, result) else {
             continue;
         };
-        let Some(&previous) = written.get(&p.id) else {
-            continue;
-        };
-        if p.updated_at != w.now {
+        if !written.contains(&p.id) {
             continue;
         }
         if let Some(key) = &r.idempotency_key
@@ -337,7 +319,7 @@ pub async fn register_many(
             OPERATION,
             "Participation",
             p.id,
-            previous.map(snapshot),
+            None,
             Some(snapshot(p)),
             None,
         ));
@@ -364,14 +346,8 @@ pub async fn register_many(
     }
     let created: Vec<Uuid> = inserts.iter().map(|m| m.id).collect();
     w.created::<participation::Entity>(&created).await?;
-    let renewed: Vec<Uuid> = reactivated.iter().map(|(_, m)| m.id).collect();
-    w.touched::<participation::Entity>(&renewed).await?;
     // `participantCount` of their services changed.
-    let services: BTreeSet<Uuid> = inserts
-        .iter()
-        .chain(reactivated.iter().map(|(_, m)| m))
-        .map(|m| m.service_id)
-        .collect();
+    let services: BTreeSet<Uuid> = inserts.iter().map(|m| m.service_id).collect();
     let services: Vec<Uuid> = services.into_iter().collect();
     w.touched::<service::Entity>(&services).await?;
     Ok(results)
@@ -416,12 +392,90 @@ fn key_reused() -> ApiError {
 
 /// How far in the future a check-in or check-out time may lie (clock skew of client devices).
 const MAX_SKEW: Duration = Duration::minutes(5);
+/// How long before `startsAt` a check-in is accepted: volunteers arrive early to set up.
+pub const CHECK_IN_EARLY: Duration = Duration::hours(2);
+/// How long after `endsAt` a check-out is accepted: clearing up, and a late tap on the app.
+pub const CHECK_OUT_LATE: Duration = Duration::hours(2);
+/// How long a service without `endsAt` is taken to last, for its attendance window.
+pub const LENGTH_WITHOUT_END: Duration = Duration::hours(24);
 
 fn check_not_future(w: &Writer, at: DateTime<Utc>) -> ApiResult<()> {
     if at > w.now + MAX_SKEW {
         return Err(ApiError::bad_input("at", "`at` is in the future"));
     }
     Ok(())
+}
+
+/// When attendance of a service may be recorded: check-in from `opens` to `ends`, check-out
+/// until `closes`. Volunteer hours are counted inside it only, so that a back-dated check-in
+/// cannot credit more than the service lasted (plus the margins).
+struct Window {
+    opens: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    closes: DateTime<Utc>,
+}
+
+impl Window {
+    fn of(service: &service::Model) -> Window {
+        let ends = service
+            .ends_at
+            .unwrap_or(service.starts_at + LENGTH_WITHOUT_END);
+        Window {
+            opens: service.starts_at - CHECK_IN_EARLY,
+            ends,
+            closes: ends + CHECK_OUT_LATE,
+        }
+    }
+
+    fn check_in(&self, at: DateTime<Utc>) -> ApiResult<()> {
+        if at < self.opens || at > self.ends {
+            return Err(ApiError::bad_input(
+                "at",
+                format!(
+                    "`at` is outside the service's check-in window: check-in is open from {} hours before `startsAt` ({}) until the service ends ({})",
+                    CHECK_IN_EARLY.num_hours(),
+                    rfc3339(self.opens),
+                    rfc3339(self.ends)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_out(&self, at: DateTime<Utc>) -> ApiResult<()> {
+        if at > self.closes {
+            return Err(ApiError::bad_input(
+                "at",
+                format!(
+                    "`at` is outside the service's window: check-out is open until {} hours after the service ends ({})",
+                    CHECK_OUT_LATE.num_hours(),
+                    rfc3339(self.closes)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whole minutes between `from` and `to`, counted inside the window only.
+    fn minutes(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i32 {
+        let (from, to) = (Ord::max(from, self.opens), Ord::min(to, self.closes));
+        i32::try_from(Ord::max((to - from).num_minutes(), 0)).unwrap_or(i32::MAX)
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// The service of a participation, read for its times only. Not scoped: whoever may change
+/// the participation may have its window checked, even if the service itself is out of view
+/// (a volunteer organisation does not see a cancelled service).
+async fn service_of(w: &Writer, p: &participation::Model) -> ApiResult<service::Model> {
+    service::Entity::find_by_id(p.service_id)
+        .one(&w.txn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::internal("participation without its service"))
 }
 
 fn status_name(s: ParticipationStatus) -> &'static str {
@@ -505,6 +559,7 @@ pub async fn check_in(
     }
     let at = at.unwrap_or(w.now);
     check_not_future(w, at)?;
+    Window::of(&service).check_in(at)?;
     let next = participation::Model {
         status: ParticipationStatus::CheckedIn,
         checked_in_at: Some(at),
@@ -539,14 +594,20 @@ pub async fn check_out(
             "check-out must not be before check-in",
         ));
     }
-    let elapsed = i32::try_from((at - checked_in).num_minutes()).unwrap_or(i32::MAX);
+    let window = Window::of(&service_of(w, &current).await?);
+    window.check_out(at)?;
+    // Counted inside the window: a check-in recorded before a later change of `startsAt`
+    // credits no time before the window opens.
+    let elapsed = window.minutes(checked_in, at);
     let minutes = match minutes {
         None => elapsed,
         Some(m) if (0..=elapsed).contains(&m) => m,
         Some(_) => {
             return Err(ApiError::bad_input(
                 "minutes",
-                format!("minutes must be between 0 and the {elapsed} minutes elapsed"),
+                format!(
+                    "`minutes` must be between 0 and the {elapsed} minutes between check-in and check-out within the service's window"
+                ),
             ));
         }
     };

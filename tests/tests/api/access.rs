@@ -320,7 +320,8 @@ db_test!(mutations_are_refused_by_role_and_scope, |app| async move {
         .find(|n| n["person"]["name"] == "赵敏")
         .unwrap()["id"]
         .clone();
-    let check_in = "mutation($id: ID!) { checkIn(id: $id) { participation { status } } }";
+    // At a time inside s2's window (2026-06-01, 01:00–04:00).
+    let check_in = "mutation($id: ID!) { checkIn(id: $id, at: \"2026-06-01T01:30:00Z\") { participation { status } } }";
     data_as(&app, Some(&k.volunteer), check_in, json!({ "id": own })).await;
     assert_eq!(
         error_as(&app, Some(&k.volunteer), check_in, json!({ "id": other })).await["extensions"]["code"],

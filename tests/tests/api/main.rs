@@ -22,3 +22,4 @@ mod schema_drift;
 mod stats;
 mod subscriptions;
 mod telemetry;
+mod write_rules;

@@ -3,7 +3,7 @@
 use crate::db_test;
 use crate::fixture;
 use crate::harness::TestApp;
-use crate::mutations::{TRANSITION, ok, published_service, refused};
+use crate::mutations::{CREATE_SERVICE, TRANSITION, ok, published_service, refused};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -137,9 +137,22 @@ db_test!(registration_rules, |app| async move {
     );
 });
 
+/// A PUBLISHED service in G11 on 2026-11-30 from 01:00 to 04:00 (UTC), so that attendance
+/// times inside its window lie in the past.
+async fn past_service(app: &TestApp, f: &fixture::Fixture) -> String {
+    let data = ok(app, CREATE_SERVICE, json!({ "i": { "gridId": f.grid("G11"), "organizerId": f.org("vol"), "title": "入户走访", "category": "ELDERLY_CARE",
+        "startsAt": "2026-11-30T01:00:00Z", "endsAt": "2026-11-30T04:00:00Z" } })).await;
+    let id = data["createService"]["service"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(app, TRANSITION, json!({ "id": id, "to": "PUBLISHED" })).await;
+    id
+}
+
 db_test!(check_in_check_out_and_end_states, |app| async move {
     let f = fixture::load(&app.db).await;
-    let s = published_service(&app, &f, None).await;
+    let s = past_service(&app, &f).await;
     let id = |d: &Value| {
         d["registerParticipation"]["participation"]["id"]
             .as_str()

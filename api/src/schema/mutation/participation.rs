@@ -3,7 +3,7 @@
 use super::write;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::schema::input::opt_text;
+use crate::schema::input::{opt_long_text, opt_text};
 use crate::schema::participation::Participation;
 use crate::schema::relay::id_of;
 use crate::schema::scalars::ParticipationRole;
@@ -217,7 +217,8 @@ impl ParticipationMutation {
         })
     }
 
-    /// REGISTERED → CHECKED_IN, at `at` (default: now).
+    /// REGISTERED → CHECKED_IN, at `at` (default: now), which must lie between 2 hours before
+    /// the service's `startsAt` and its end (`endsAt`, or 24 hours after `startsAt`).
     async fn check_in(
         &self,
         ctx: &Context<'_>,
@@ -237,8 +238,9 @@ impl ParticipationMutation {
         })
     }
 
-    /// CHECKED_IN → COMPLETED, at `at` (default: now). `minutes` defaults to the time elapsed
-    /// since check-in and may not exceed it.
+    /// CHECKED_IN → COMPLETED, at `at` (default: now), no later than 2 hours after the
+    /// service's end. `minutes` defaults to the time between check-in and check-out inside the
+    /// service's window and may not exceed it.
     async fn check_out(
         &self,
         ctx: &Context<'_>,
@@ -269,7 +271,7 @@ impl ParticipationMutation {
     ) -> ApiResult<CancelParticipationPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
         let id = id_of::<participation::Entity>(&id, "id")?;
-        let reason = opt_text("reason", reason.as_deref(), 500)?;
+        let reason = opt_long_text("reason", reason.as_deref(), 500)?;
         let reason = &reason;
         let model = write(ctx, move |w| async move {
             store::cancel(&w, id, reason.clone(), expected_version).await

@@ -2,7 +2,7 @@
 
 use super::{create_once, write};
 use crate::error::ApiResult;
-use crate::schema::input::{Patch, apply, opt_text, patch, required, text};
+use crate::schema::input::{Patch, apply, opt_long_text, opt_text, patch, required, text};
 use crate::schema::relay::id_of;
 use crate::schema::scalars::{ServiceCategory, ServiceStatus};
 use crate::schema::service::Service;
@@ -120,7 +120,7 @@ impl ServiceMutation {
             grid_id: id_of::<grid::Entity>(&input.grid_id, "gridId")?,
             organizer_id: id_of::<organization::Entity>(&input.organizer_id, "organizerId")?,
             title: text("title", &input.title, 200)?,
-            description: opt_text("description", input.description.as_deref(), 5000)?,
+            description: opt_long_text("description", input.description.as_deref(), 5000)?,
             category: input.category.into(),
             starts_at: micros(input.starts_at),
             ends_at: input.ends_at.map(micros),
@@ -161,7 +161,7 @@ impl ServiceMutation {
                 .map(|t| text("title", &t, 200))
                 .transpose()?,
             description: patch(input.description, |d| {
-                opt_text("description", Some(&d), 5000)
+                opt_long_text("description", Some(&d), 5000)
             })?,
             category: required("category", input.category)?.map(Into::into),
             starts_at: required("startsAt", input.starts_at)?.map(micros),
