@@ -88,6 +88,30 @@ fn clean(field: &str, value: &str, max: usize, kind: Kind) -> ApiResult<Option<S
     Ok(Some(v.to_owned()))
 }
 
+/// Refuses, anywhere in a JSON input (keys and string values, e.g. the properties a GeoJSON
+/// boundary may carry), the characters a short text refuses.
+pub fn json_strings(field: &str, value: &serde_json::Value) -> ApiResult<()> {
+    let check = |s: &str| match s
+        .chars()
+        .find_map(|c| refused(c, Kind::Short).map(|w| (c, w)))
+    {
+        Some((c, why)) => Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not contain {why} (U+{:04X})", u32::from(c)),
+        )),
+        None => Ok(()),
+    };
+    match value {
+        serde_json::Value::String(s) => check(s),
+        serde_json::Value::Array(items) => items.iter().try_for_each(|v| json_strings(field, v)),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            check(k)?;
+            json_strings(field, v)
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A required short text (a name, title or reference): one line, NFC, trimmed,
 /// non-empty, at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {

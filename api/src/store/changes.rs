@@ -5,7 +5,8 @@
 //! it, the organisations whose callers may see it, whether it is a published service — so that
 //! a caller sees a change when it could see the object before it or after it (a tombstone of a
 //! deleted object, or an object that moved out of a caller's subtrees, reaches exactly the
-//! callers that held it). `auth::scope` turns those columns into each role's SQL condition.
+//! callers that held it). `policy::rows::feed_visible` turns those columns into each role's SQL
+//! condition, from the same declaration as the row rules.
 //!
 //! Numbering: rows are inserted with `seq` null inside the mutation's transaction, and
 //! [`stamp`] numbers every committed, unnumbered row in one statement, serialised between

@@ -674,3 +674,26 @@ db_test!(
         assert_eq!(data["participations"]["totalCount"], 1);
     }
 );
+
+db_test!(
+    a_boundary_refuses_the_characters_a_short_text_refuses,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let grid = |code: &str, boundary: Value| json!({ "i": { "code": code, "name": "边界", "level": "GRID", "parentId": f.grid("C1"), "boundary": boundary } });
+        let square = json!([[[121.0, 37.0], [121.1, 37.0], [121.1, 37.1], [121.0, 37.0]]]);
+        for spoof in ["\u{202E}gnirts", "a\u{0000}b", "\u{2066}x"] {
+            let boundary = json!({ "type": "Polygon", "coordinates": square, "name": spoof });
+            refused(
+                &app,
+                CREATE_GRID,
+                grid("370685001001-31", boundary),
+                "BAD_USER_INPUT",
+                Some("boundary"),
+            )
+            .await;
+        }
+        // The same geometry with a clean name is stored.
+        let boundary = json!({ "type": "Polygon", "coordinates": square, "name": "北区" });
+        ok(&app, CREATE_GRID, grid("370685001001-31", boundary)).await;
+    }
+);

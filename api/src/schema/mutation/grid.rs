@@ -95,6 +95,7 @@ fn boundary(value: serde_json::Value) -> ApiResult<String> {
             "`boundary` must be a GeoJSON geometry object",
         ));
     }
+    crate::schema::input::json_strings("boundary", &value)?;
     let text = value.to_string();
     if text.len() > MAX_BOUNDARY_BYTES {
         return Err(ApiError::bad_input(
