@@ -140,20 +140,13 @@ where
     Err(ApiError::internal("retry loop ended without an outcome"))
 }
 
-/// Field values for the audit trail, with personal data masked as for a caller without
-/// `pii:read`: phone numbers and ID numbers masked, a birth date reduced to its year (so that
-/// the masked ID number keeps at least its month and day hidden), and erasure bookkeeping left
-/// out.
+/// Field values for the audit trail, with personal data masked as the policy says
+/// (`policy::fields::SNAPSHOT_MASKS`), and erasure bookkeeping left out.
 pub fn snapshot(m: &impl Serialize) -> Json {
     let mut v = serde_json::to_value(m).unwrap_or(Json::Null);
     if let Json::Object(map) = &mut v {
         map.remove("erasedAt");
-        for (field, mask) in [
-            ("phone", crate::validate::mask_phone as fn(&str) -> String),
-            ("idNumber", crate::validate::mask_id_number),
-            ("contactPhone", crate::validate::mask_phone),
-            ("birthDate", crate::validate::mask_birth_date),
-        ] {
+        for (field, mask) in crate::policy::fields::SNAPSHOT_MASKS {
             if let Some(Json::String(s)) = map.get(field) {
                 let masked = mask(s);
                 map.insert(field.to_owned(), Json::String(masked));

@@ -499,3 +499,21 @@ db_test!(
         assert_eq!(kept.next_within(Duration::from_millis(2500)).await, None);
     }
 );
+
+db_test!(
+    agency_cannot_subscribe_to_participations,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let agency = app.key(Role::Agency, &[], None, &["pii:read"]).await;
+        let q = "subscription($s: ID) { participationChanged(serviceId: $s) { kind objectId node { id person { name } } } }";
+        let mut sub = Sub::start(app.addr, Some(&agency), q, json!({ "s": f.service("s2") })).await;
+        let line = sub.next().await;
+        let errors = line["error"].as_array().unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN", "{line}");
+        // Services, which it may read, still reach it.
+        let mut services = Sub::start(app.addr, Some(&agency), SERVICE_CHANGED, json!({})).await;
+        rename(&app, app.addr, &f.service("s2"), "探访（改期）").await;
+        let event = services.event("serviceChanged").await;
+        assert_eq!(event["objectId"], json!(f.service("s2")), "{event}");
+    }
+);
