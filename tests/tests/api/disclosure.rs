@@ -347,6 +347,13 @@ db_test!(
             COMMUNITIES / 4,
             "guessing the commonest small count"
         );
+        // The old suppression showed every count the attack uses (each at least K) exactly.
+        for c in &communities {
+            assert!(residents(&exact, c.id) >= K);
+            let grids = c.grids.iter().enumerate();
+            assert!(grids.clone().all(|(i, g)| i == c.small || g.1 >= K));
+            assert!(grids.filter(|(_, g)| g.1 < K).count() == 1);
+        }
         // On exact figures (ADMIN's, or what the old suppression showed here) it always works…
         assert_eq!(attack(&exact), COMMUNITIES);
         // …on perturbed ones no more often than guessing. The estimate's error is the sum of five
