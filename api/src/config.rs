@@ -198,7 +198,8 @@ pub struct Limits {
     /// Largest request body, in bytes.
     #[arg(long, env = "GRIDGOV_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     pub body_limit: usize,
-    /// Smallest count shown to AGENCY callers in statistics (smaller ones are suppressed).
+    /// Smallest non-zero count published to AGENCY callers in statistics (cell-key perturbation
+    /// publishes smaller ones as 0 or this value).
     #[arg(long, env = "GRIDGOV_STATS_MIN_COUNT", default_value_t = 5)]
     pub stats_min_count: u32,
     /// Seconds a request may take before it is answered with a timeout error.

@@ -140,10 +140,13 @@ pub fn require_plain(caller: &Caller, field: Field, argument: &str) -> ApiResult
     }
 }
 
+/// A display mask of a personal value.
+pub type Mask = fn(&str) -> String;
+
 /// How audit snapshots (readable by ADMIN with or without `pii:read`) carry personal fields:
 /// as a caller without `pii:read` sees them — phone and ID numbers masked, a birth date reduced
 /// to its year — keyed by the JSON name of the stored column.
-pub const SNAPSHOT_MASKS: [(&str, fn(&str) -> String); 4] = [
+pub const SNAPSHOT_MASKS: [(&str, Mask); 4] = [
     ("phone", crate::validate::mask_phone),
     ("idNumber", crate::validate::mask_id_number),
     ("contactPhone", crate::validate::mask_phone),

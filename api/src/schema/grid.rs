@@ -205,6 +205,7 @@ impl Grid {
         .await
     }
     /// Statistics over this grid's subtree (see `Query.stats`).
+    #[graphql(complexity = "super::stats::stats_cost(child_complexity)")]
     async fn stats(
         &self,
         ctx: &Context<'_>,

@@ -1,10 +1,14 @@
 //! Statistics for partner agencies: `stats(withinGridId, from, to)` and `Grid.stats`.
 //!
 //! Figures come from grouped SQL aggregates (`store::stats`), a constant number of statements
-//! whatever the subtree. For the AGENCY role every count below the suppression threshold is
-//! hidden (`value: null, suppressed: true`), and when a breakdown would otherwise let a hidden
-//! cell be recovered by subtracting the shown cells from the shown total, the next smallest cell
-//! is hidden too.
+//! whatever the subtree. For the AGENCY role every count of people or participations is
+//! published through cell-key perturbation (`store::stats::Perturbation`, explained in
+//! `docs/statistics.md`): the same records always publish the same value, small counts never
+//! appear, and differences between figures are noisy. Counts of grids and services are not
+//! personal and stay exact; ADMIN and GRID_MANAGER get exact figures.
+//!
+//! Statistics are charged by the work they do (`docs/security.md`): see [`STATS_COST`],
+//! [`by_child_grid_cost`] and [`series_cost`].
 
 use super::RequestCtx;
 use super::grid::Grid;
@@ -15,7 +19,7 @@ use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::ById;
 use crate::store::page::PageRequest;
-use crate::store::stats::{AGE_BANDS, Figures, subtree_stats};
+use crate::store::stats::{AGE_BANDS, Cell, Figures, Perturbation, subtree_stats};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{grid, grid_assignment, organization};
@@ -24,11 +28,65 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// A count, or null when it is too small to show to the caller.
+/// What listing 100 nodes costs, `grids(first: 100) { nodes { id } }` (100 × 2 + 1): the unit
+/// statistics are charged in.
+pub const LIST_100_NODES: usize = 201;
+/// Each `stats` (root or `Grid.stats`), besides what it selects: it runs about eight grouped
+/// statements over the whole subtree, priced as about five pages of 100 nodes.
+pub const STATS_COST: usize = 1_000;
+/// Children `byChildGrid` is charged for: the number of children is not known when a query is
+/// validated.
+pub const CHARGED_CHILDREN: usize = 100;
+/// Most buckets a series may have, and the number it is charged for.
+pub const MAX_BUCKETS: usize = 400;
+
+/// The complexity of a `stats` field whose selection costs `child_complexity`.
+pub fn stats_cost(child_complexity: usize) -> usize {
+    STATS_COST.saturating_add(child_complexity)
+}
+
+/// The complexity of `byChildGrid`: [`CHARGED_CHILDREN`] children, each a page of 100 nodes
+/// plus what it selects.
+pub fn by_child_grid_cost(child_complexity: usize) -> usize {
+    CHARGED_CHILDREN
+        .saturating_mul(LIST_100_NODES.saturating_add(child_complexity))
+        .saturating_add(1)
+}
+
+/// The complexity of `series`: [`MAX_BUCKETS`] buckets (the window is an argument of the parent
+/// field, which a complexity function does not see), each a page of 100 nodes plus what it
+/// selects.
+pub fn series_cost(child_complexity: usize) -> usize {
+    MAX_BUCKETS
+        .saturating_mul(LIST_100_NODES.saturating_add(child_complexity))
+        .saturating_add(1)
+}
+
+/// A count. For AGENCY callers a count of people or participations is perturbed (`perturbed:
+/// true`): it may differ from the exact count by a little, and is never between 1 and
+/// `GRIDGOV_STATS_MIN_COUNT − 1`.
 #[derive(SimpleObject, Clone, Copy, Debug, PartialEq)]
 pub struct StatCount {
+    /// The published count; never null (the type stays nullable for older clients).
     pub value: Option<i32>,
+    /// Always false: small counts are no longer suppressed but perturbed.
+    #[graphql(
+        deprecation = "always false: small counts are perturbed, not suppressed; see `perturbed`"
+    )]
     pub suppressed: bool,
+    /// Whether `value` went through cell-key perturbation (AGENCY callers, counts of people and
+    /// participations). It says nothing about whether this value differs from the exact one.
+    pub perturbed: bool,
+}
+
+impl StatCount {
+    fn of(value: i64, perturbed: bool) -> StatCount {
+        StatCount {
+            value: Some(i32::try_from(value).unwrap_or(i32::MAX)),
+            suppressed: false,
+            perturbed,
+        }
+    }
 }
 
 #[derive(SimpleObject, Clone)]
@@ -76,47 +134,43 @@ impl OrganizationCount {
     }
 }
 
-/// Who may see small numbers.
+/// How the caller gets counts of people and participations: exact, or perturbed.
 #[derive(Clone, Copy)]
 struct Disclosure {
-    threshold: Option<i64>,
+    perturbation: Option<Perturbation>,
 }
 
 impl Disclosure {
-    fn one(self, n: i64) -> StatCount {
-        let hidden = self.threshold.is_some_and(|k| n > 0 && n < k);
-        StatCount {
-            value: (!hidden).then(|| i32::try_from(n).unwrap_or(i32::MAX)),
-            suppressed: hidden,
+    /// The value shown for a count of people or participations.
+    fn value(self, cell: Cell) -> i64 {
+        match self.perturbation {
+            Some(p) => p.publish(cell),
+            None => cell.count,
         }
     }
 
-    /// A breakdown whose total is shown: small cells hidden, and never exactly one hidden cell.
-    fn breakdown(self, cells: &[i64]) -> Vec<StatCount> {
-        let mut out: Vec<StatCount> = cells.iter().map(|n| self.one(*n)).collect();
-        if self.threshold.is_some() && out.iter().filter(|c| c.suppressed).count() == 1 {
-            // Secondary suppression: hide the smallest other non-zero cell as well.
-            if let Some((i, _)) = cells
-                .iter()
-                .enumerate()
-                .filter(|(i, n)| !out[*i].suppressed && **n > 0)
-                .min_by_key(|(_, n)| **n)
-            {
-                out[i] = StatCount {
-                    value: None,
-                    suppressed: true,
-                };
-            }
-        }
-        out
+    fn personal(self, cell: Cell) -> StatCount {
+        StatCount::of(self.value(cell), self.perturbation.is_some())
     }
 
-    fn rate(self, num: StatCount, den: StatCount, n: i64, d: i64) -> Option<f64> {
-        if num.suppressed || den.suppressed || d == 0 {
-            return None;
+    /// Hours from volunteer minutes. Perturbed callers get them to the nearest 10 h (5 h up),
+    /// and 0 whenever a count in `bases` (the participations, the volunteers) is shown as 0;
+    /// others to the hundredth.
+    fn hours(self, minutes: i64, bases: &[Cell]) -> f64 {
+        let hours = minutes as f64 / 60.0;
+        if self.perturbation.is_none() {
+            return (hours * 100.0).round() / 100.0;
         }
-        Some(((n as f64 / d as f64) * 10_000.0).round() / 10_000.0)
+        if bases.iter().any(|c| self.value(*c) == 0) {
+            return 0.0;
+        }
+        (hours / 10.0).round() * 10.0
     }
+}
+
+/// `num / den` to four decimals; null when `den` is 0.
+fn rate(num: i64, den: i64) -> Option<f64> {
+    (den != 0).then(|| ((num as f64 / den as f64) * 10_000.0).round() / 10_000.0)
 }
 
 /// Statistics of a grid's subtree (or of one child's subtree inside `byChildGrid`).
@@ -125,8 +179,6 @@ pub struct GridStats {
     figures: Figures,
     children: Vec<(Uuid, Figures)>,
     disclosure: Disclosure,
-    /// Counts hidden because of a sibling (secondary suppression in `byChildGrid`).
-    forced: Forced,
     window: Arc<Window>,
 }
 
@@ -136,9 +188,6 @@ struct Window {
     to: Option<DateTime<Utc>>,
     time_zone: chrono_tz::Tz,
 }
-
-/// Most buckets a series may have.
-const MAX_BUCKETS: usize = 400;
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum StatsInterval {
@@ -157,21 +206,14 @@ pub struct StatsBucket {
     pub volunteer_hours: f64,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Forced {
-    residents: bool,
-    participations: bool,
+fn keyed<K: Ord, V: Copy + Default>(map: &std::collections::BTreeMap<K, V>, keys: &[K]) -> Vec<V> {
+    keys.iter()
+        .map(|k| map.get(k).copied().unwrap_or_default())
+        .collect()
 }
 
-const HIDDEN: StatCount = StatCount {
-    value: None,
-    suppressed: true,
-};
-
-fn keyed<K: Ord>(map: &std::collections::BTreeMap<K, i64>, keys: &[K]) -> Vec<i64> {
-    keys.iter()
-        .map(|k| map.get(k).copied().unwrap_or(0))
-        .collect()
+fn exact(n: i64) -> StatCount {
+    StatCount::of(n, false)
 }
 
 #[Object]
@@ -186,11 +228,7 @@ impl GridStats {
     }
     /// Residents whose home grid is in the subtree.
     async fn resident_count(&self) -> StatCount {
-        if self.forced.residents {
-            HIDDEN
-        } else {
-            self.disclosure.one(self.figures.residents)
-        }
+        self.disclosure.personal(self.figures.residents)
     }
     /// Residents per care tag (a resident may carry several).
     async fn residents_by_tag(&self) -> Vec<TagCount> {
@@ -206,62 +244,61 @@ impl GridStats {
         let cells = keyed(&self.figures.by_tag, &names);
         tags.iter()
             .zip(cells)
-            .map(|(t, n)| TagCount {
+            .map(|(t, c)| TagCount {
                 tag: (*t).into(),
-                count: self.disclosure.one(n),
+                count: self.disclosure.personal(c),
             })
             .collect()
     }
     async fn residents_by_gender(&self) -> Vec<KeyCount> {
         let keys = ["MALE", "FEMALE", "UNKNOWN"].map(String::from);
-        let counts = self
-            .disclosure
-            .breakdown(&keyed(&self.figures.by_gender, &keys));
+        let cells = keyed(&self.figures.by_gender, &keys);
         keys.into_iter()
-            .zip(counts)
-            .map(|(key, count)| KeyCount { key, count })
+            .zip(cells)
+            .map(|(key, c)| KeyCount {
+                key,
+                count: self.disclosure.personal(c),
+            })
             .collect()
     }
     /// Residents by age band today (residents without a birth date are not counted).
     async fn residents_by_age_band(&self) -> Vec<KeyCount> {
         let keys = AGE_BANDS.map(String::from);
-        let counts = self
-            .disclosure
-            .breakdown(&keyed(&self.figures.by_age_band, &keys));
+        let cells = keyed(&self.figures.by_age_band, &keys);
         keys.into_iter()
-            .zip(counts)
-            .map(|(key, count)| KeyCount { key, count })
+            .zip(cells)
+            .map(|(key, c)| KeyCount {
+                key,
+                count: self.disclosure.personal(c),
+            })
             .collect()
     }
-    /// Grids of level GRID in the subtree.
+    /// Grids of level GRID in the subtree (exact for every caller).
     async fn grid_count(&self) -> StatCount {
-        self.disclosure.one(self.figures.grids)
+        exact(self.figures.grids)
     }
-    /// Grids of level GRID with at least one worker.
+    /// Grids of level GRID with at least one worker (exact for every caller).
     async fn grids_with_worker(&self) -> StatCount {
-        self.disclosure.one(self.figures.grids_with_worker)
+        exact(self.figures.grids_with_worker)
     }
     /// "Full management coverage": `gridsWithWorker / gridCount`.
     async fn coverage_rate(&self) -> Option<f64> {
-        let f = &self.figures;
-        let d = self.disclosure;
-        d.rate(
-            d.one(f.grids_with_worker),
-            d.one(f.grids),
-            f.grids_with_worker,
-            f.grids,
-        )
+        rate(self.figures.grids_with_worker, self.figures.grids)
     }
     /// Distinct people responsible for grids of the subtree.
     async fn worker_count(&self) -> StatCount {
-        self.disclosure.one(self.figures.workers)
+        self.disclosure.personal(self.figures.workers)
     }
+    /// `residentCount / workerCount`, of the figures as shown.
     async fn residents_per_worker(&self) -> Option<f64> {
-        let f = &self.figures;
         let d = self.disclosure;
-        d.rate(d.one(f.residents), d.one(f.workers), f.residents, f.workers)
+        rate(
+            d.value(self.figures.residents),
+            d.value(self.figures.workers),
+        )
     }
     /// Grids of level GRID without any worker.
+    #[graphql(complexity = "super::relay::page_cost(first, None, child_complexity)")]
     async fn grids_without_worker(
         &self,
         ctx: &Context<'_>,
@@ -289,10 +326,9 @@ impl GridStats {
         )
         .await
     }
-    /// Services starting in the window.
+    /// Services starting in the window (exact for every caller, as are the services' figures).
     async fn service_count(&self) -> StatCount {
-        self.disclosure
-            .one(self.figures.services_by_status.values().sum())
+        exact(self.figures.services_by_status.values().sum())
     }
     async fn services_by_status(&self) -> Vec<StatusCount> {
         use entity::ServiceStatus::*;
@@ -305,14 +341,12 @@ impl GridStats {
             "CANCELLED",
         ]
         .map(String::from);
-        let counts = self
-            .disclosure
-            .breakdown(&keyed(&self.figures.services_by_status, &keys));
+        let counts = keyed(&self.figures.services_by_status, &keys);
         all.iter()
             .zip(counts)
-            .map(|(s, count)| StatusCount {
+            .map(|(s, n)| StatusCount {
                 status: (*s).into(),
-                count,
+                count: exact(n),
             })
             .collect()
     }
@@ -339,14 +373,12 @@ impl GridStats {
             "OTHER",
         ]
         .map(String::from);
-        let counts = self
-            .disclosure
-            .breakdown(&keyed(&self.figures.services_by_category, &keys));
+        let counts = keyed(&self.figures.services_by_category, &keys);
         all.iter()
             .zip(counts)
-            .map(|(c, count)| CategoryCount {
+            .map(|(c, n)| CategoryCount {
                 category: (*c).into(),
-                count,
+                count: exact(n),
             })
             .collect()
     }
@@ -357,52 +389,47 @@ impl GridStats {
         let published = completed
             + s.get("PUBLISHED").copied().unwrap_or(0)
             + s.get("IN_PROGRESS").copied().unwrap_or(0);
-        let d = self.disclosure;
-        d.rate(d.one(completed), d.one(published), completed, published)
+        rate(completed, published)
     }
     /// Participations (not cancelled) in services of the window.
     async fn participation_count(&self) -> StatCount {
-        if self.forced.participations {
-            HIDDEN
-        } else {
-            self.disclosure.one(self.figures.participations)
-        }
+        self.disclosure.personal(self.figures.participations)
     }
     /// Distinct people taking part as volunteers.
     async fn volunteer_count(&self) -> StatCount {
-        self.disclosure.one(self.figures.volunteers)
+        self.disclosure.personal(self.figures.volunteers)
     }
-    /// Hours credited to volunteers (from check-in/check-out minutes).
+    /// Hours credited to volunteers (from check-in/check-out minutes). For AGENCY callers to the
+    /// nearest 10 h, and 0 when the participation or volunteer count is shown as 0.
     async fn volunteer_hours(&self) -> f64 {
-        (self.figures.volunteer_minutes as f64 / 60.0 * 100.0).round() / 100.0
-    }
-    /// No-shows among closed participations (completed or no-show).
-    async fn no_show_rate(&self) -> Option<f64> {
         let f = &self.figures;
-        let d = self.disclosure;
-        d.rate(
-            d.one(f.no_shows),
-            d.one(f.attended_or_missed),
-            f.no_shows,
-            f.attended_or_missed,
-        )
+        self.disclosure
+            .hours(f.volunteer_minutes, &[f.participations, f.volunteers])
     }
-    /// Participations per registering organisation.
+    /// No-shows among closed participations (completed or no-show), of the figures as shown
+    /// (at most 1).
+    async fn no_show_rate(&self) -> Option<f64> {
+        let d = self.disclosure;
+        let f = &self.figures;
+        let closed = d.value(f.attended_or_missed);
+        rate(std::cmp::min(d.value(f.no_shows), closed), closed)
+    }
+    /// Participations per registering organisation; organisations shown with 0 are left out.
     async fn by_organization(&self) -> Vec<OrganizationCount> {
-        let keys: Vec<Option<Uuid>> = self.figures.by_organization.keys().copied().collect();
-        let counts = self
-            .disclosure
-            .breakdown(&keyed(&self.figures.by_organization, &keys));
-        keys.into_iter()
-            .zip(counts)
-            .map(|(organization, count)| OrganizationCount {
-                organization,
-                count,
+        self.figures
+            .by_organization
+            .iter()
+            .map(|(organization, c)| OrganizationCount {
+                organization: *organization,
+                count: self.disclosure.personal(*c),
             })
+            .filter(|o| o.count.value != Some(0))
             .collect()
     }
     /// Service and participation figures per day, week (from Monday) or month of `[from, to)`
-    /// in the request's time zone, empty buckets included; needs `from` and `to`.
+    /// in the request's time zone, empty buckets included; needs `from` and `to`. Charged as
+    /// 400 buckets whatever the window.
+    #[graphql(complexity = "series_cost(child_complexity)")]
     async fn series(
         &self,
         ctx: &Context<'_>,
@@ -436,41 +463,29 @@ impl GridStats {
             .path;
         let figures = series(&rq.db, &path, &bounds).await?;
         let d = self.disclosure;
-        let services = d.breakdown(&figures.iter().map(|b| b.services).collect::<Vec<_>>());
-        let participations =
-            d.breakdown(&figures.iter().map(|b| b.participations).collect::<Vec<_>>());
         Ok(figures
             .iter()
-            .enumerate()
-            .map(|(i, b)| StatsBucket {
-                start: bounds[i],
-                service_count: services[i],
-                participation_count: participations[i],
-                volunteer_hours: (b.volunteer_minutes as f64 / 60.0 * 100.0).round() / 100.0,
+            .zip(&bounds)
+            .map(|(b, start)| StatsBucket {
+                start: *start,
+                service_count: exact(b.services),
+                participation_count: d.personal(b.participations),
+                volunteer_hours: d.hours(b.volunteer_minutes, &[b.participations]),
             })
             .collect())
     }
-    /// The same figures for each direct child grid. A child count that would let another
-    /// hidden child count be recovered from the parent's total is hidden as well.
+    /// The same figures for each direct child grid, each computed (and, for AGENCY callers,
+    /// perturbed) on its own: a child's figures are those of `stats(withinGridId: child)`.
+    /// Charged as 100 children whatever their number.
+    #[graphql(complexity = "by_child_grid_cost(child_complexity)")]
     async fn by_child_grid(&self) -> Vec<GridStats> {
-        let d = self.disclosure;
-        let hidden = |pick: fn(&Figures) -> i64| -> Vec<bool> {
-            let cells: Vec<i64> = self.children.iter().map(|(_, f)| pick(f)).collect();
-            d.breakdown(&cells).iter().map(|c| c.suppressed).collect()
-        };
-        let (residents, participations) = (hidden(|f| f.residents), hidden(|f| f.participations));
         self.children
             .iter()
-            .enumerate()
-            .map(|(i, (id, f))| GridStats {
+            .map(|(id, f)| GridStats {
                 grid: *id,
                 figures: f.clone(),
                 children: vec![],
-                disclosure: d,
-                forced: Forced {
-                    residents: residents[i],
-                    participations: participations[i],
-                },
+                disclosure: self.disclosure,
                 window: self.window.clone(),
             })
             .collect()
@@ -521,13 +536,12 @@ pub async fn stats_for(
     let policy = ctx
         .data::<StatsPolicy>()
         .map_err(|_| ApiError::internal("statistics policy missing"))?;
-    let threshold = (caller.role == Role::Agency).then_some(i64::from(policy.min_count));
+    let perturbation = (caller.role == Role::Agency).then(|| Perturbation::new(policy.min_count));
     Ok(GridStats {
         grid: root,
         figures: total,
         children,
-        disclosure: Disclosure { threshold },
-        forced: Forced::default(),
+        disclosure: Disclosure { perturbation },
         window: Arc::new(Window {
             from,
             to,
@@ -543,6 +557,7 @@ pub struct StatsQuery;
 impl StatsQuery {
     /// Figures over a grid and its whole subtree; services and participations are those of
     /// services starting in `[from, to)`.
+    #[graphql(complexity = "stats_cost(child_complexity)")]
     async fn stats(
         &self,
         ctx: &Context<'_>,
@@ -558,6 +573,6 @@ impl StatsQuery {
 
 /// Schema-wide statistics settings.
 pub struct StatsPolicy {
-    /// Smallest count shown to AGENCY callers.
+    /// `k`: AGENCY callers never see a count of people or participations from 1 to `k − 1`.
     pub min_count: u32,
 }

@@ -4,6 +4,14 @@
 //! `path` after the root's path: the child's id), so one statement per kind of figure serves the
 //! root and every child row of `byChildGrid`. The number of statements does not depend on the
 //! size of the subtree.
+//!
+//! Counts of people and participations come with their cell key (the sum of the counted
+//! records' `record_key`, see [`perturb`]), summed by the same statements; distinct people
+//! (workers, volunteers) are summed once each through a `DISTINCT` subquery.
+
+mod perturb;
+
+pub use perturb::{Cell, KEY_RANGE, MAX_NOISE, Perturbation};
 
 use crate::error::ApiResult;
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -11,37 +19,48 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Figures of one part of a subtree (the whole, or one child's subtree). Counts are exact; the
-/// suppression of small numbers happens when they are shown.
+/// Figures of one part of a subtree (the whole, or one child's subtree). Counts are exact;
+/// perturbation, for the callers who get it, happens when they are shown. Counts of people and
+/// participations are [`Cell`]s; grids and services are not personal and are plain counts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
-    pub residents: i64,
-    pub by_gender: BTreeMap<String, i64>,
-    pub by_age_band: BTreeMap<String, i64>,
-    pub by_tag: BTreeMap<String, i64>,
+    pub residents: Cell,
+    pub by_gender: BTreeMap<String, Cell>,
+    pub by_age_band: BTreeMap<String, Cell>,
+    pub by_tag: BTreeMap<String, Cell>,
     pub grids: i64,
     pub grids_with_worker: i64,
-    pub workers: i64,
+    pub workers: Cell,
     pub services_by_status: BTreeMap<String, i64>,
     pub services_by_category: BTreeMap<String, i64>,
-    pub participations: i64,
-    pub volunteers: i64,
+    pub participations: Cell,
+    pub volunteers: Cell,
     pub volunteer_minutes: i64,
-    pub no_shows: i64,
+    pub no_shows: Cell,
     /// Closed participations (completed or no-show), the base of the no-show rate.
-    pub attended_or_missed: i64,
-    pub by_organization: BTreeMap<Option<Uuid>, i64>,
+    pub attended_or_missed: Cell,
+    pub by_organization: BTreeMap<Option<Uuid>, Cell>,
 }
 
 /// Age bands, youngest first.
 pub const AGE_BANDS: [&str; 5] = ["0-17", "18-34", "35-59", "60-79", "80+"];
 
-/// Statistics of the subtree of `root`: the whole (`None`) and each direct child (`Some(id)`).
+/// Statistics of the subtree of `root`: the whole (`None`) and each direct child (`Some(id)`,
+/// every direct child, whether or not anything is counted under it).
 pub struct SubtreeStats {
     pub parts: BTreeMap<Option<Uuid>, Figures>,
     /// Distinct people over the whole subtree (they do not add up across parts).
-    pub total_workers: i64,
-    pub total_volunteers: i64,
+    pub total_workers: Cell,
+    pub total_volunteers: Cell,
+}
+
+fn add_all<K: Ord + Clone, V: Copy + Default + std::ops::AddAssign>(
+    to: &mut BTreeMap<K, V>,
+    from: &BTreeMap<K, V>,
+) {
+    for (k, v) in from {
+        *to.entry(k.clone()).or_default() += *v;
+    }
 }
 
 impl SubtreeStats {
@@ -60,37 +79,66 @@ impl SubtreeStats {
             t.volunteer_minutes += f.volunteer_minutes;
             t.no_shows += f.no_shows;
             t.attended_or_missed += f.attended_or_missed;
-            for (k, v) in &f.by_gender {
-                *t.by_gender.entry(k.clone()).or_default() += v;
-            }
-            for (k, v) in &f.by_age_band {
-                *t.by_age_band.entry(k.clone()).or_default() += v;
-            }
-            for (k, v) in &f.by_tag {
-                *t.by_tag.entry(k.clone()).or_default() += v;
-            }
-            for (k, v) in &f.services_by_status {
-                *t.services_by_status.entry(k.clone()).or_default() += v;
-            }
-            for (k, v) in &f.services_by_category {
-                *t.services_by_category.entry(k.clone()).or_default() += v;
-            }
-            for (k, v) in &f.by_organization {
-                *t.by_organization.entry(*k).or_default() += v;
-            }
+            add_all(&mut t.by_gender, &f.by_gender);
+            add_all(&mut t.by_age_band, &f.by_age_band);
+            add_all(&mut t.by_tag, &f.by_tag);
+            add_all(&mut t.services_by_status, &f.services_by_status);
+            add_all(&mut t.services_by_category, &f.services_by_category);
+            add_all(&mut t.by_organization, &f.by_organization);
         }
         t
     }
 }
 
+/// The figure columns every statement selects, in this order; those a statement does not
+/// compute are NULL. `*_key` is the sum of the record keys of the records counted next to it.
+const FIGURE_COLUMNS: [&str; 7] = ["n", "n_key", "m", "m_key", "o", "o_key", "minutes"];
+
+/// `part, k1, k2` and the figures of `set` (name, expression), the other figures NULL.
+fn columns(part: &str, k1: &str, k2: &str, set: &[(&str, &str)]) -> String {
+    let mut s = format!("{part} AS part, {k1} AS k1, {k2} AS k2");
+    for name in FIGURE_COLUMNS {
+        match set.iter().find(|(n, _)| *n == name) {
+            Some((_, e)) => s.push_str(&format!(", {e} AS {name}")),
+            None => s.push_str(&format!(", CAST(NULL AS BIGINT) AS {name}")),
+        }
+    }
+    s
+}
+
+/// A NULL `k1` or `k2`.
+const NO_KEY: &str = "CAST(NULL AS TEXT)";
+
+/// One row of a grouped statement (see [`FIGURE_COLUMNS`]; the columns not needed here are
+/// not read).
 #[derive(FromQueryResult)]
 struct Row {
     part: String,
     k1: Option<String>,
     k2: Option<String>,
     n: i64,
+    n_key: Option<i64>,
     m: Option<i64>,
+}
+
+impl Row {
+    fn cell(&self) -> Cell {
+        Cell::new(self.n, self.n_key.unwrap_or(0))
+    }
+}
+
+/// A row whose `k1` is an organisation id.
+#[derive(FromQueryResult)]
+struct OrgRow {
+    part: String,
+    k1: Option<Uuid>,
+    n: i64,
+    n_key: Option<i64>,
+    m: Option<i64>,
+    m_key: Option<i64>,
     o: Option<i64>,
+    o_key: Option<i64>,
+    minutes: Option<i64>,
 }
 
 fn ph(backend: DbBackend, i: usize) -> String {
@@ -114,9 +162,13 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, out, values)
 }
 
-async fn rows(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> ApiResult<Vec<Row>> {
+async fn rows<R: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> ApiResult<Vec<R>> {
     Ok(
-        Row::find_by_statement(statement(db.get_database_backend(), sql, values))
+        R::find_by_statement(statement(db.get_database_backend(), sql, values))
             .all(db)
             .await?,
     )
@@ -145,6 +197,30 @@ pub async fn subtree_stats(
     let range = || vec![Value::from(lower.clone()), Value::from(upper.clone())];
     let mut parts: BTreeMap<Option<Uuid>, Figures> = BTreeMap::new();
 
+    // Every grid of the subtree, so that every direct child has a part (its own row lies in
+    // its subtree) and the list of children does not depend on who lives there; counted: those
+    // of level GRID, and those of them with at least one worker.
+    let sql = format!(
+        "SELECT {} FROM grid g WHERE {in_subtree} GROUP BY 1",
+        columns(
+            &part,
+            NO_KEY,
+            NO_KEY,
+            &[
+                ("n", "SUM(CASE WHEN g.level = 4 THEN 1 ELSE 0 END)"),
+                (
+                    "m",
+                    "SUM(CASE WHEN g.level = 4 AND EXISTS (SELECT 1 FROM grid_assignment a WHERE a.grid_id = g.id) THEN 1 ELSE 0 END)"
+                ),
+            ]
+        )
+    );
+    for r in rows::<Row>(db, &sql, range()).await? {
+        let f = parts.entry(part_of(&r.part)).or_default();
+        f.grids += r.n;
+        f.grids_with_worker += r.m.unwrap_or(0);
+    }
+
     // People by gender and age band.
     let cut = |years: u32| {
         today
@@ -154,8 +230,13 @@ pub async fn subtree_stats(
     let band = "CASE WHEN p.birth_date IS NULL THEN NULL WHEN p.birth_date > {P} THEN '0-17' WHEN p.birth_date > {P} THEN '18-34' \
                 WHEN p.birth_date > {P} THEN '35-59' WHEN p.birth_date > {P} THEN '60-79' ELSE '80+' END";
     let sql = format!(
-        "SELECT {part} AS part, p.gender AS k1, {band} AS k2, COUNT(*) AS n, CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
-         FROM person p JOIN grid g ON g.id = p.grid_id WHERE {in_subtree} GROUP BY 1, 2, 3"
+        "SELECT {} FROM person p JOIN grid g ON g.id = p.grid_id WHERE {in_subtree} GROUP BY 1, 2, 3",
+        columns(
+            &part,
+            "p.gender",
+            band,
+            &[("n", "COUNT(*)"), ("n_key", "SUM(p.record_key)")]
+        )
     );
     let mut values = vec![
         cut(18).into(),
@@ -164,53 +245,45 @@ pub async fn subtree_stats(
         cut(80).into(),
     ];
     values.extend(range());
-    for r in rows(db, &sql, values).await? {
+    for r in rows::<Row>(db, &sql, values).await? {
+        let cell = r.cell();
         let f = parts.entry(part_of(&r.part)).or_default();
-        f.residents += r.n;
+        f.residents += cell;
         *f.by_gender
             .entry(r.k1.unwrap_or_else(|| "UNKNOWN".into()))
-            .or_default() += r.n;
+            .or_default() += cell;
         if let Some(b) = r.k2 {
-            *f.by_age_band.entry(b).or_default() += r.n;
+            *f.by_age_band.entry(b).or_default() += cell;
         }
     }
 
-    // People by tag.
+    // People by tag, each person once per tag.
+    let per_person = &[("n", "COUNT(*)"), ("n_key", "SUM(d.record_key)")];
     let sql = format!(
-        "SELECT {part} AS part, t.tag AS k1, CAST(NULL AS TEXT) AS k2, COUNT(DISTINCT t.person_id) AS n, CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
-         FROM person_tag t JOIN person p ON p.id = t.person_id JOIN grid g ON g.id = p.grid_id \
-         WHERE {in_subtree} GROUP BY 1, 2"
+        "SELECT {} FROM (SELECT DISTINCT {part} AS part, t.tag AS tag, p.id AS person_id, p.record_key AS record_key \
+         FROM person_tag t JOIN person p ON p.id = t.person_id JOIN grid g ON g.id = p.grid_id WHERE {in_subtree}) d \
+         GROUP BY d.part, d.tag",
+        columns("d.part", "d.tag", NO_KEY, per_person)
     );
-    for r in rows(db, &sql, range()).await? {
+    for r in rows::<Row>(db, &sql, range()).await? {
+        let cell = r.cell();
         let f = parts.entry(part_of(&r.part)).or_default();
-        *f.by_tag.entry(r.k1.unwrap_or_default()).or_default() += r.n;
+        *f.by_tag.entry(r.k1.unwrap_or_default()).or_default() += cell;
     }
 
-    // Coverage: grids (level GRID), those with at least one worker, and distinct workers.
-    let sql = format!(
-        "SELECT {part} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
-         SUM(CASE WHEN EXISTS (SELECT 1 FROM grid_assignment a WHERE a.grid_id = g.id) THEN 1 ELSE 0 END) AS m, \
-         CAST(NULL AS BIGINT) AS o \
-         FROM grid g WHERE {in_subtree} AND g.level = 4 GROUP BY 1"
+    // Distinct workers. Distinct counts do not add up across parts: the whole subtree is a row
+    // of its own ('*').
+    let workers = format!(
+        "SELECT DISTINCT {{PART}}a.person_id AS person_id, p.record_key AS record_key FROM grid_assignment a \
+         JOIN grid g ON g.id = a.grid_id JOIN person p ON p.id = a.person_id WHERE {in_subtree}"
     );
-    for r in rows(db, &sql, range()).await? {
-        let f = parts.entry(part_of(&r.part)).or_default();
-        f.grids += r.n;
-        f.grids_with_worker += r.m.unwrap_or(0);
-    }
-    // Distinct counts do not add up across parts: the whole subtree is a row of its own ('*').
-    let workers = "COUNT(DISTINCT a.person_id) AS n, CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
-                   FROM grid_assignment a JOIN grid g ON g.id = a.grid_id";
-    let sql = format!(
-        "SELECT {part} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, {workers} WHERE {in_subtree} GROUP BY 1 \
-         UNION ALL SELECT '*', CAST(NULL AS TEXT), CAST(NULL AS TEXT), {workers} WHERE {in_subtree}"
-    );
-    let mut total_workers = 0;
-    for r in rows(db, &sql, [range(), range()].concat()).await? {
+    let sql = distinct_per_part_and_total(&workers, &part, per_person);
+    let mut total_workers = Cell::default();
+    for r in rows::<Row>(db, &sql, [range(), range()].concat()).await? {
         if r.part == "*" {
-            total_workers = r.n;
+            total_workers = r.cell();
         } else {
-            parts.entry(part_of(&r.part)).or_default().workers += r.n;
+            parts.entry(part_of(&r.part)).or_default().workers += r.cell();
         }
     }
 
@@ -226,12 +299,12 @@ pub async fn subtree_stats(
         window_values.push(Value::from(t));
     }
     let sql = format!(
-        "SELECT {part} AS part, s.status AS k1, s.category AS k2, COUNT(*) AS n, CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
-         FROM service s JOIN grid g ON g.id = s.grid_id WHERE {in_subtree}{window} GROUP BY 1, 2, 3"
+        "SELECT {} FROM service s JOIN grid g ON g.id = s.grid_id WHERE {in_subtree}{window} GROUP BY 1, 2, 3",
+        columns(&part, "s.status", "s.category", &[("n", "COUNT(*)")])
     );
     let mut values = range();
     values.extend(window_values.clone());
-    for r in rows(db, &sql, values).await? {
+    for r in rows::<Row>(db, &sql, values).await? {
         let f = parts.entry(part_of(&r.part)).or_default();
         *f.services_by_status
             .entry(r.k1.unwrap_or_default())
@@ -241,47 +314,68 @@ pub async fn subtree_stats(
             .or_default() += r.n;
     }
 
-    // Participation by registering organisation (cancelled ones do not count).
+    // Participations (cancelled ones do not count) by registering organisation, with no-shows,
+    // closed participations and volunteer minutes.
     let sql = format!(
-        "SELECT {part} AS part, x.organization_id AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
-         SUM(CASE WHEN x.role = 'VOLUNTEER' THEN COALESCE(x.minutes, 0) ELSE 0 END) AS m \
-         FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
-         WHERE {in_subtree}{window} AND x.status <> 'CANCELLED' GROUP BY 1, 2"
+        "SELECT {} FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
+         WHERE {in_subtree}{window} AND x.status <> 'CANCELLED' GROUP BY 1, 2",
+        columns(
+            &part,
+            "x.organization_id",
+            NO_KEY,
+            &[
+                ("n", "COUNT(*)"),
+                ("n_key", "SUM(x.record_key)"),
+                ("m", "SUM(CASE WHEN x.status = 'NO_SHOW' THEN 1 ELSE 0 END)"),
+                (
+                    "m_key",
+                    "SUM(CASE WHEN x.status = 'NO_SHOW' THEN x.record_key ELSE 0 END)"
+                ),
+                (
+                    "o",
+                    "SUM(CASE WHEN x.status IN ('COMPLETED', 'NO_SHOW') THEN 1 ELSE 0 END)"
+                ),
+                (
+                    "o_key",
+                    "SUM(CASE WHEN x.status IN ('COMPLETED', 'NO_SHOW') THEN x.record_key ELSE 0 END)"
+                ),
+                (
+                    "minutes",
+                    "SUM(CASE WHEN x.role = 'VOLUNTEER' THEN COALESCE(x.minutes, 0) ELSE 0 END)"
+                ),
+            ]
+        )
     );
     let mut values = range();
     values.extend(window_values.clone());
-    for r in rows_uuid_k1(db, &sql, values).await? {
-        let f = parts.entry(part_of(&r.0)).or_default();
-        f.participations += r.2;
-        f.volunteer_minutes += r.3;
-        *f.by_organization.entry(r.1).or_default() += r.2;
+    for r in rows::<OrgRow>(db, &sql, values).await? {
+        let cell = Cell::new(r.n, r.n_key.unwrap_or(0));
+        let f = parts.entry(part_of(&r.part)).or_default();
+        f.participations += cell;
+        f.no_shows += Cell::new(r.m.unwrap_or(0), r.m_key.unwrap_or(0));
+        f.attended_or_missed += Cell::new(r.o.unwrap_or(0), r.o_key.unwrap_or(0));
+        f.volunteer_minutes += r.minutes.unwrap_or(0);
+        *f.by_organization.entry(r.k1).or_default() += cell;
     }
-    // Distinct volunteers, no-shows and closed participations.
-    let figures = format!(
-        "COUNT(DISTINCT CASE WHEN x.role = 'VOLUNTEER' THEN x.person_id END) AS n, \
-         SUM(CASE WHEN x.status = 'NO_SHOW' THEN 1 ELSE 0 END) AS m, \
-         SUM(CASE WHEN x.status IN ('COMPLETED', 'NO_SHOW') THEN 1 ELSE 0 END) AS o \
-         FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
-         WHERE {in_subtree}{window} AND x.status <> 'CANCELLED'"
+
+    // Distinct volunteers, per part and over the whole subtree.
+    let volunteers = format!(
+        "SELECT DISTINCT {{PART}}x.person_id AS person_id, p.record_key AS record_key FROM participation x \
+         JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id JOIN person p ON p.id = x.person_id \
+         WHERE {in_subtree}{window} AND x.status <> 'CANCELLED' AND x.role = 'VOLUNTEER'"
     );
-    let sql = format!(
-        "SELECT {part} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, {figures} GROUP BY 1 \
-         UNION ALL SELECT '*', CAST(NULL AS TEXT), CAST(NULL AS TEXT), {figures}"
-    );
+    let sql = distinct_per_part_and_total(&volunteers, &part, per_person);
     let mut values = range();
     values.extend(window_values.clone());
     values.extend(range());
     values.extend(window_values);
-    let mut total_volunteers = 0;
-    for r in rows(db, &sql, values).await? {
+    let mut total_volunteers = Cell::default();
+    for r in rows::<Row>(db, &sql, values).await? {
         if r.part == "*" {
-            total_volunteers = r.n;
-            continue;
+            total_volunteers = r.cell();
+        } else {
+            parts.entry(part_of(&r.part)).or_default().volunteers += r.cell();
         }
-        let f = parts.entry(part_of(&r.part)).or_default();
-        f.volunteers += r.n;
-        f.no_shows += r.m.unwrap_or(0);
-        f.attended_or_missed += r.o.unwrap_or(0);
     }
     Ok(SubtreeStats {
         parts,
@@ -290,26 +384,17 @@ pub async fn subtree_stats(
     })
 }
 
-#[derive(FromQueryResult)]
-struct OrgRow {
-    part: String,
-    k1: Option<Uuid>,
-    n: i64,
-    m: Option<i64>,
-}
-
-async fn rows_uuid_k1(
-    db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
-) -> ApiResult<Vec<(String, Option<Uuid>, i64, i64)>> {
-    let stmt = statement(db.get_database_backend(), sql, values);
-    Ok(OrgRow::find_by_statement(stmt)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.part, r.k1, r.n, r.m.unwrap_or(0)))
-        .collect())
+/// A statement counting the distinct people (and summing their keys once each) that `people`
+/// selects, per part and over the whole subtree (part `'*'`). `people` is a `SELECT DISTINCT`
+/// whose `{PART}` becomes the part column in the first branch and nothing in the second.
+fn distinct_per_part_and_total(people: &str, part: &str, figures: &[(&str, &str)]) -> String {
+    let per_part = people.replace("{PART}", &format!("{part} AS part, "));
+    let whole = people.replace("{PART}", "");
+    format!(
+        "SELECT {} FROM ({per_part}) d GROUP BY d.part UNION ALL SELECT {} FROM ({whole}) d",
+        columns("d.part", NO_KEY, NO_KEY, figures),
+        columns("'*'", NO_KEY, NO_KEY, figures),
+    )
 }
 
 /// Length of the buckets of a time series.
@@ -363,7 +448,7 @@ pub fn bucket_bounds(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BucketFigures {
     pub services: i64,
-    pub participations: i64,
+    pub participations: Cell,
     pub volunteer_minutes: i64,
 }
 
@@ -391,9 +476,8 @@ pub async fn series(
     let ends: Vec<Value> = bounds[1..].iter().map(|t| Value::from(*t)).collect();
     let window = "s.starts_at >= {P} AND s.starts_at < {P}";
     let sql = format!(
-        "SELECT {case} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
-         CAST(NULL AS BIGINT) AS m, CAST(NULL AS BIGINT) AS o \
-         FROM service s JOIN grid g ON g.id = s.grid_id WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} GROUP BY 1"
+        "SELECT {} FROM service s JOIN grid g ON g.id = s.grid_id WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} GROUP BY 1",
+        columns(&case, NO_KEY, NO_KEY, &[("n", "COUNT(*)")])
     );
     let mut values = ends.clone();
     values.extend([
@@ -402,16 +486,27 @@ pub async fn series(
         Value::from(bounds[0]),
         Value::from(bounds[buckets]),
     ]);
-    for r in rows(db, &sql, values).await? {
+    for r in rows::<Row>(db, &sql, values).await? {
         if let Some(b) = r.part.parse::<usize>().ok().and_then(|i| out.get_mut(i)) {
             b.services += r.n;
         }
     }
     let sql = format!(
-        "SELECT {case} AS part, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, COUNT(*) AS n, \
-         SUM(CASE WHEN x.role = 'VOLUNTEER' THEN COALESCE(x.minutes, 0) ELSE 0 END) AS m, CAST(NULL AS BIGINT) AS o \
-         FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
-         WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} AND x.status <> 'CANCELLED' GROUP BY 1"
+        "SELECT {} FROM participation x JOIN service s ON s.id = x.service_id JOIN grid g ON g.id = s.grid_id \
+         WHERE g.path >= {{P}} AND g.path < {{P}} AND {window} AND x.status <> 'CANCELLED' GROUP BY 1",
+        columns(
+            &case,
+            NO_KEY,
+            NO_KEY,
+            &[
+                ("n", "COUNT(*)"),
+                ("n_key", "SUM(x.record_key)"),
+                (
+                    "m",
+                    "SUM(CASE WHEN x.role = 'VOLUNTEER' THEN COALESCE(x.minutes, 0) ELSE 0 END)"
+                ),
+            ]
+        )
     );
     let mut values = ends;
     values.extend([
@@ -420,9 +515,9 @@ pub async fn series(
         Value::from(bounds[0]),
         Value::from(bounds[buckets]),
     ]);
-    for r in rows(db, &sql, values).await? {
+    for r in rows::<Row>(db, &sql, values).await? {
         if let Some(b) = r.part.parse::<usize>().ok().and_then(|i| out.get_mut(i)) {
-            b.participations += r.n;
+            b.participations += r.cell();
             b.volunteer_minutes += r.m.unwrap_or(0);
         }
     }

@@ -6,6 +6,7 @@ mod harness;
 
 mod access;
 mod changes;
+mod disclosure;
 mod errors;
 mod fixture;
 mod hardening;
