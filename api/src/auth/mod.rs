@@ -106,12 +106,6 @@ impl Caller {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// Whether phone and ID numbers of people this caller can see are shown unmasked: the
-    /// `pii:read` scope and a grid scope (visibility already limits GRID_MANAGER to its subtrees).
-    pub fn reads_pii(&self) -> bool {
-        self.has_scope(PII_READ) && matches!(self.role, Role::Admin | Role::GridManager)
-    }
-
     /// Refuses roles that may not write at all.
     pub fn require_write(&self, allowed: &[Role]) -> ApiResult<()> {
         if allowed.contains(&self.role) {

@@ -233,6 +233,38 @@ pub const FIELDS: [(Field, [fields::Cell; 5]); 10] = {
     ]
 };
 
+/// What a role gets of statistics (`stats`, `Grid.stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistics {
+    /// Exact figures.
+    Exact,
+    /// Counts of people and participations perturbed (cell-key method, `docs/statistics.md`).
+    Perturbed,
+    /// `FORBIDDEN`.
+    Refused,
+}
+
+/// Statistics per role: `[ADMIN, GRID_MANAGER, VOLUNTEER_ORG, AGENCY, PUBLIC]` (GRID_MANAGER
+/// over its subtrees only, since the root grid must be visible).
+pub const STATISTICS: [Statistics; 5] = [
+    Statistics::Exact,
+    Statistics::Exact,
+    Statistics::Refused,
+    Statistics::Perturbed,
+    Statistics::Refused,
+];
+
+/// What `caller` gets of statistics; `FORBIDDEN` for roles that get none.
+pub fn statistics(caller: &crate::auth::Caller) -> crate::error::ApiResult<Statistics> {
+    match STATISTICS[role_index(caller.role)] {
+        Statistics::Refused => Err(crate::error::ApiError::Forbidden(format!(
+            "the {} role cannot read statistics",
+            caller.role
+        ))),
+        s => Ok(s),
+    }
+}
+
 /// The policy as the two Markdown tables of `docs/security.md`.
 pub fn markdown() -> String {
     let mut out = String::new();
@@ -245,6 +277,15 @@ pub fn markdown() -> String {
         }
         out.push('\n');
     }
+    out.push_str("| statistics |");
+    for s in STATISTICS {
+        out.push_str(match s {
+            Statistics::Exact => " exact |",
+            Statistics::Perturbed => " counts of people perturbed |",
+            Statistics::Refused => " FORBIDDEN |",
+        });
+    }
+    out.push('\n');
     out.push('\n');
     out.push_str(
         "| field (without `pii:read` / with it) | ADMIN | GRID_MANAGER | VOLUNTEER_ORG | AGENCY | PUBLIC |\n",

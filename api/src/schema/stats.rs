@@ -15,7 +15,6 @@ use super::grid::Grid;
 use super::organization::Organization;
 use super::relay::{Connection, id_of};
 use super::scalars::{Order, PersonTag, ServiceCategory, ServiceStatus};
-use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::ById;
 use crate::store::page::PageRequest;
@@ -508,11 +507,7 @@ pub async fn stats_for(
     })?;
     let rq = RequestCtx::of(ctx)?;
     let caller = &rq.actor.caller;
-    caller
-        .require_write(&[Role::Admin, Role::GridManager, Role::Agency])
-        .map_err(|_| {
-            ApiError::Forbidden(format!("the {} role cannot read statistics", caller.role))
-        })?;
+    let access = crate::policy::statistics(caller)?;
     let grid = rq
         .loader
         .load_one(ById::<grid::Entity>::new(root))
@@ -536,7 +531,8 @@ pub async fn stats_for(
     let policy = ctx
         .data::<StatsPolicy>()
         .map_err(|_| ApiError::internal("statistics policy missing"))?;
-    let perturbation = (caller.role == Role::Agency).then(|| Perturbation::new(policy.min_count));
+    let perturbation = (access == crate::policy::Statistics::Perturbed)
+        .then(|| Perturbation::new(policy.min_count));
     Ok(GridStats {
         grid: root,
         figures: total,

@@ -508,8 +508,14 @@ db_test!(
         let q = "subscription($s: ID) { participationChanged(serviceId: $s) { kind objectId node { id person { name } } } }";
         let mut sub = Sub::start(app.addr, Some(&agency), q, json!({ "s": f.service("s2") })).await;
         let line = sub.next().await;
-        let errors = line["error"].as_array().unwrap_or_else(|| panic!("{line}"));
+        // graphql-ws delivers a resolver's refusal as the payload's errors (or as an error
+        // message, depending on where it is raised): either way FORBIDDEN, and no data.
+        let errors = line["next"]["errors"]
+            .as_array()
+            .or(line["error"].as_array())
+            .unwrap_or_else(|| panic!("{line}"));
         assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN", "{line}");
+        assert!(line["next"]["data"].is_null(), "{line}");
         // Services, which it may read, still reach it.
         let mut services = Sub::start(app.addr, Some(&agency), SERVICE_CHANGED, json!({})).await;
         rename(&app, app.addr, &f.service("s2"), "探访（改期）").await;
