@@ -399,6 +399,29 @@ db_test!(
                     checked += 1;
                 }
             }
+            // Statistics over C1 (seven residents): exact, perturbed or FORBIDDEN as declared.
+            let body = app
+                .gql_as(
+                    w.token.as_deref(),
+                    "query($g: ID!) { stats(withinGridId: $g) { residentCount { value perturbed } } }",
+                    json!({ "g": f.grid("C1") }),
+                )
+                .await;
+            let count = &body["data"]["stats"]["residentCount"];
+            match policy::statistics(&w.caller) {
+                Err(_) => assert_eq!(
+                    body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                    "{}: {body:#}",
+                    w.name
+                ),
+                Ok(policy::Statistics::Exact) => assert_eq!(
+                    *count,
+                    json!({ "value": 7, "perturbed": false }),
+                    "{}",
+                    w.name
+                ),
+                Ok(_) => assert_eq!(count["perturbed"], true, "{}: {body:#}", w.name),
+            }
             // The whole feed of AGENCY carries no person or participation.
             let body = app
                 .gql_as(
