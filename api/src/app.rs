@@ -62,24 +62,45 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The id of one HTTP request: the client's `x-request-id` when it is a sane token, else a new
-/// UUID. Echoed in the response header and recorded in audit entries.
+/// The ids of one HTTP request: the server's own (a new UUID v7, whatever the client sends),
+/// sent back in the `x-request-id` response header and recorded in audit entries and the
+/// personal-data access log; and the client's `x-request-id`, kept beside it when it is a sane
+/// token, so that a client can find its requests without choosing what the server records as
+/// their identity.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    pub id: String,
+    pub client: Option<String>,
+}
+
+/// Longest client request id kept.
+pub const MAX_CLIENT_REQUEST_ID: usize = 128;
+
+impl RequestId {
+    /// A new server id, with the client's id from `headers` when it is 1 to 128 characters of
+    /// `A-Z a-z 0-9 - _ . :` (anything else is dropped: it would go into logs and the audit
+    /// trail).
+    pub fn new(headers: &HeaderMap) -> RequestId {
+        let client = headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| {
+                !s.is_empty()
+                    && s.len() <= MAX_CLIENT_REQUEST_ID
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            })
+            .map(str::to_owned);
+        RequestId {
+            id: Uuid::now_v7().to_string(),
+            client,
+        }
+    }
+}
 
 async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let ids = RequestId::new(request.headers());
+    let id = ids.id.clone();
     // The span of the whole request: every log line inside carries `request_id`, and its
     // OpenTelemetry parent is the caller's `traceparent`. Only the path is recorded: a GET
     // query string may hold variables with personal data.
@@ -92,11 +113,15 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         http.request.method = %method,
         url.path = %path,
         request_id = %id,
+        client_request_id = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
     );
+    if let Some(client) = &ids.client {
+        span.record("client_request_id", client.as_str());
+    }
     // Fails only when no OpenTelemetry layer is installed: then there is no trace to join.
     let _ = span.set_parent(crate::telemetry::remote_parent(request.headers()));
-    request.extensions_mut().insert(RequestId(id.clone()));
+    request.extensions_mut().insert(ids);
     let mut response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -184,7 +209,8 @@ impl AppState {
         };
         let actor = Actor {
             id: caller.id.clone(),
-            request_id: id.0.clone(),
+            request_id: id.id.clone(),
+            client_request_id: id.client.clone(),
             caller: Arc::new(caller),
         };
         // Queries read from the replica; writes, subscriptions and the access log of personal

@@ -126,7 +126,8 @@ async fn serve(
             let _ = init_credential.set(headers);
             let _ = actor.set(Actor {
                 id: caller.id.clone(),
-                request_id: id.0.clone(),
+                request_id: id.id.clone(),
+                client_request_id: id.client.clone(),
                 caller: Arc::new(caller),
             });
             Ok(Data::default())

@@ -14,6 +14,7 @@ mod m20261201_000008_idempotency_key;
 mod m20261201_000009_api_key;
 mod m20261201_000010_pii_access_log;
 mod m20261201_000011_change_event;
+mod m20261202_000013_client_request_id;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_api_key::Migration),
             Box::new(m20261201_000010_pii_access_log::Migration),
             Box::new(m20261201_000011_change_event::Migration),
+            Box::new(m20261202_000013_client_request_id::Migration),
         ]
     }
 }
