@@ -131,6 +131,9 @@ pub struct AuthSettings {
     /// Required `aud` of JWTs.
     #[arg(long, env = "GRIDGOV_JWT_AUDIENCE", default_value = "gridgov-api")]
     pub jwt_audience: String,
+    /// Seconds of clock skew allowed when checking a JWT's `exp` and `nbf`.
+    #[arg(long, env = "GRIDGOV_JWT_LEEWAY", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub jwt_leeway: u64,
     /// Points a caller's bucket holds (the most one operation may cost).
     #[arg(long, env = "GRIDGOV_RATE_LIMIT_POINTS", default_value_t = 250_000)]
     pub rate_limit_points: u32,
@@ -149,6 +152,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_rs256_public_key", &self.jwt_rs256_public_key.is_some())
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_leeway", &self.jwt_leeway)
             .field("rate_limit_points", &self.rate_limit_points)
             .field("rate_limit_restore", &self.rate_limit_restore)
             .finish()
