@@ -188,6 +188,10 @@ pub struct Limits {
     /// Most root fields in one operation.
     #[arg(long, env = "GRIDGOV_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub max_root_fields: usize,
+    /// Most fields of one document once every fragment spread is replaced by its fragment
+    /// (checked before validation, which walks the document that way).
+    #[arg(long, env = "GRIDGOV_MAX_EXPANDED_FIELDS", default_value_t = 10_000)]
+    pub max_expanded_fields: usize,
     /// Deepest recursion of fragments and nested input values.
     #[arg(long, env = "GRIDGOV_MAX_RECURSIVE_DEPTH", default_value_t = 32)]
     pub max_recursive_depth: usize,

@@ -264,12 +264,13 @@ fn refusal(e: ApiError) -> Response {
 }
 
 /// Whether `request` selects a subscription operation (`None` when it does not parse: the
-/// schema then reports the syntax error).
-fn is_subscription(request: &Request) -> Option<bool> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+/// schema then reports the syntax error). The parsed document stays in the request.
+fn is_subscription(request: &mut Request) -> Option<bool> {
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
     let ty = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match &name {
             Some(name) => ops.get(name.as_str())?.node.ty,
             None => return None,
         },
@@ -307,14 +308,14 @@ impl Executor for WsExecutor {
 
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let refuse = |e| stream::once(future::ready(refusal(e))).boxed();
         let Some(actor) = self.actor.get().cloned() else {
             return refuse(ApiError::Unauthenticated);
         };
-        if is_subscription(&request) == Some(false) {
+        if is_subscription(&mut request) == Some(false) {
             return refuse(only_subscriptions());
         }
         let Some(open) = Open::take(&self.open) else {

@@ -249,10 +249,7 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
         min_count: limits.stats_min_count,
     })
     .extension(cost::CostLimit)
-    .extension(limits::DocumentLimits {
-        max_aliases: limits.max_aliases,
-        max_root_fields: limits.max_root_fields,
-    });
+    .extension(limits::DocumentLimits::new(limits, limits.introspection()));
     if !limits.introspection() {
         builder = builder.disable_introspection().disable_suggestions();
     }

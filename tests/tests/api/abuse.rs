@@ -1,5 +1,6 @@
-//! Abuse resistance: JWT `nbf` and leeway, subscriptions closed when their token expires,
-//! server-chosen request ids.
+//! Abuse resistance: documents that expand exponentially through fragments, limits counted
+//! through fragments at any depth, JWT `nbf` and leeway, subscriptions closed when their token
+//! expires, server-chosen request ids.
 
 use crate::db_test;
 use crate::fixture;
@@ -14,6 +15,208 @@ use std::time::Duration;
 fn first_error(body: &Value) -> &Value {
     &body["errors"][0]
 }
+
+fn message(body: &Value) -> &str {
+    first_error(body)["message"].as_str().unwrap_or("")
+}
+
+/// `{ grid(code: "370685") { ...F0 } }` with `levels` fragments each spreading the next one
+/// twice, the last selecting `leaf`: 2^levels leaves below one root field. About 1 KB for 26
+/// levels.
+fn doubling(levels: usize, leaf: &str) -> String {
+    let mut q = String::from("{ grid(code: \"370685\") { ...F0 } }");
+    for i in 0..levels {
+        q.push_str(&format!(
+            " fragment F{i} on Grid {{ ...F{n} ...F{n} }}",
+            n = i + 1
+        ));
+    }
+    q.push_str(&format!(" fragment F{levels} on Grid {{ {leaf} }}"));
+    q
+}
+
+/// An anonymous request through its own client (no credential).
+async fn post(app: &TestApp, query: &str) -> Value {
+    app.http
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json body")
+}
+
+db_test!(
+    a_document_expanding_exponentially_is_refused_before_validation,
+    |app| async move {
+        // Arrange: the ~1 KB document that took 8 s of validation CPU, 2^26 fields expanded
+        // below one root field.
+        let hostile = doubling(26, "__typename");
+        assert!(hostile.len() < 1500, "{} bytes", hostile.len());
+
+        // Act: several at once, with a health check and an ordinary query beside them.
+        let app = &app;
+        let floods = (0..6).map(|_| post(app, &hostile));
+        let health = async {
+            let r = app
+                .http
+                .get(app.url("/healthz"))
+                .send()
+                .await
+                .expect("healthz");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        };
+        let ordinary = post(app, "{ grids { totalCount } }");
+        // A generous bound: without the expansion limit the flood holds both runtime workers
+        // for tens of seconds and none of this answers within it.
+        let (refusals, health, ordinary) = tokio::time::timeout(Duration::from_secs(20), async {
+            tokio::join!(futures_util::future::join_all(floods), health, ordinary)
+        })
+        .await
+        .expect("the server stopped answering while refusing hostile documents");
+
+        // Assert: each refused as too large once expanded, by the expansion limit and not by
+        // complexity (which async-graphql only knows after walking all 2^26 fields).
+        for body in &refusals {
+            assert_eq!(
+                first_error(body)["extensions"]["code"],
+                "BAD_USER_INPUT",
+                "{body}"
+            );
+            assert!(
+                message(body).contains("expands to 67108865 fields"),
+                "{body}"
+            );
+            assert_eq!(body["data"], Value::Null);
+        }
+        assert_eq!(health, (200, "ok".to_owned()));
+        assert_eq!(ordinary["data"]["grids"]["totalCount"], 0, "{ordinary}");
+    }
+);
+
+db_test!(
+    the_expansion_limit_is_a_setting,
+    settings = |s: &mut ServeSettings| s.limits.max_expanded_fields = 40,
+    |app| async move {
+        fixture::load(&app.db).await;
+        // `grid` plus 2^5 = 32 leaves: 33 fields.
+        let allowed = doubling(5, "code");
+        let body = post(&app, &allowed).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["grid"]["code"], "370685");
+        // 65 fields.
+        let body = post(&app, &doubling(6, "code")).await;
+        assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(message(&body).contains("expands to 65 fields"), "{body}");
+        assert!(message(&body).contains("at most 40"), "{body}");
+    }
+);
+
+/// `levels` fragments nested inside each other, each adding `each` to its selection set.
+fn nested_fragments(outer: &str, on: &str, levels: usize, each: &str, last: &str) -> String {
+    let mut q = outer.replace("…", "...N0");
+    for i in 0..levels {
+        q.push_str(&format!(
+            " fragment N{i} on {on} {{ {each} ...N{} }}",
+            i + 1
+        ));
+    }
+    q.push_str(&format!(" fragment N{levels} on {on} {{ {last} }}"));
+    q
+}
+
+db_test!(
+    root_fields_are_counted_through_fragments_nested_at_any_depth,
+    |app| async move {
+        // 24 fragments inside each other, each with one root field: 25 root fields (> 20).
+        let q = nested_fragments(
+            "{ … }",
+            "QueryRoot",
+            24,
+            "grids { totalCount }",
+            "grids { totalCount }",
+        );
+        let body = post(&app, &q).await;
+        assert_eq!(
+            first_error(&body)["extensions"]["code"],
+            "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert!(message(&body).contains("25 root fields"), "{body}");
+        // 19 of them pass (20 root fields).
+        let q = nested_fragments(
+            "{ … }",
+            "QueryRoot",
+            19,
+            "grids { totalCount }",
+            "grids { totalCount }",
+        );
+        let body = post(&app, &q).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+);
+
+db_test!(
+    aliases_in_a_fragment_count_at_every_spread,
+    |app| async move {
+        fixture::load(&app.db).await;
+        let spreads = |n: usize| {
+            format!(
+                "{{ grid(code: \"370685\") {{ {} }} }} fragment A on Grid {{ a: code b: name }}",
+                "...A ".repeat(n)
+            )
+        };
+        // 15 spreads × 2 aliases = 30: allowed.
+        let body = post(&app, &spreads(15)).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["grid"]["a"], "370685");
+        // 16 × 2 = 32 > 30, though the document spells only two aliases.
+        let body = post(&app, &spreads(16)).await;
+        assert_eq!(
+            first_error(&body)["extensions"]["code"],
+            "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert!(message(&body).contains("32 aliases"), "{body}");
+    }
+);
+
+db_test!(
+    depth_is_counted_through_fragments_nested_at_any_depth,
+    settings = |s: &mut ServeSettings| {
+        s.limits.max_depth = 20;
+        s.limits.max_recursive_depth = 64;
+    },
+    |app| async move {
+        fixture::load(&app.db).await;
+        // grid → `levels` parents → code: depth levels + 2, one fragment per parent.
+        let chain = |levels: usize| {
+            let mut q = String::from("{ grid(code: \"370685001001\") { ...P0 } }");
+            for i in 0..levels {
+                q.push_str(&format!(
+                    " fragment P{i} on Grid {{ code parent {{ ...P{} }} }}",
+                    i + 1
+                ));
+            }
+            q.push_str(&format!(" fragment P{levels} on Grid {{ code }}"));
+            q
+        };
+        // 18 fragments deep: depth 20, allowed (the parents run out at the root: nulls).
+        let body = post(&app, &chain(18)).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["grid"]["code"], "370685001001");
+        // 19 fragments deep: depth 21.
+        let body = post(&app, &chain(19)).await;
+        assert_eq!(
+            first_error(&body)["extensions"]["code"],
+            "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert!(message(&body).contains("nested too deep"), "{body}");
+    }
+);
 
 fn jwt(claims: Value, secret: &str) -> String {
     jsonwebtoken::encode(
@@ -95,6 +298,30 @@ db_test!(
 );
 
 const SERVICE_CHANGED: &str = "subscription { serviceChanged { kind objectId } }";
+
+db_test!(
+    a_subscription_expanding_exponentially_is_refused,
+    |app| async move {
+        let mut q = String::from("subscription { serviceChanged { node { ...F0 } } }");
+        for i in 0..26 {
+            q.push_str(&format!(
+                " fragment F{i} on Service {{ ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        q.push_str(" fragment F26 on Service { __typename }");
+        let mut sub = Sub::start(app.addr, Some(&app.admin_key), &q, json!({})).await;
+        let line = sub.next().await;
+        let errors = line["error"]
+            .as_array()
+            .or(line["next"]["errors"].as_array())
+            .unwrap_or_else(|| panic!("expected errors: {line}"))
+            .clone();
+        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{line}");
+        let message = errors[0]["message"].as_str().unwrap_or("");
+        assert!(message.contains("expands to 67108866 fields"), "{line}");
+    }
+);
 
 db_test!(
     a_subscription_closes_when_its_token_expires,
