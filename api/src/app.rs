@@ -1,7 +1,8 @@
 //! The HTTP application: router, handlers and serving until a shutdown signal.
 //!
 //! `/graphql` (see `http`), `/healthz` (the process is alive), `/readyz` (the database answers
-//! and its migrations are current) and `/metrics` (Prometheus text format).
+//! and its migrations are current) and `/metrics` (Prometheus text format; on a listener of its
+//! own when `GRIDGOV_METRICS_LISTEN` is set).
 
 use crate::auth;
 use crate::config::ServeSettings;
@@ -47,13 +48,18 @@ pub struct AppState {
 
 /// The router, shared by `gridgov serve` and the tests.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/graphql/ws", get(crate::ws::upgrade))
-        .route("/graphql/assets/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if state.settings.graphiql() {
+        router = router.route("/graphql/assets/{file}", get(crate::graphiql::asset));
+    }
+    if state.settings.metrics_listen.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
         .layer(DefaultBodyLimit::max(state.settings.limits.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -214,7 +220,7 @@ pub(crate) async fn parse_document(
 impl AppState {
     /// The document limits the schema applies.
     pub(crate) fn document_limits(&self) -> DocumentLimits {
-        DocumentLimits::new(&self.settings.limits, self.settings.limits.introspection())
+        DocumentLimits::new(&self.settings.limits, self.settings.introspection())
     }
 
     /// Runs one GraphQL operation inside its `graphql.operation` span and records its metrics.
@@ -297,17 +303,34 @@ impl AppState {
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    /// The listener of `/metrics` alone, when it has an address of its own.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
+}
+
+/// The router of a metrics listener of its own: `/metrics` and nothing else.
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.settings.limits.request_timeout),
+        ))
+        .with_state(state)
 }
 
 impl Application {
     /// Binds the listener (port 0 picks a free port) and prepares the state over `db`.
     pub async fn build(db: DatabaseConnection, settings: ServeSettings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         tokio::spawn(purge_idempotency_keys(db.clone()));
         crate::metrics::install();
         let state = AppState {
-            schema: schema::build_schema(&settings.limits),
+            schema: schema::build_schema(&settings.limits, settings.introspection()),
             changes: ChangeHub::start(db.clone(), settings.notify_database_url.as_deref())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             db,
@@ -319,7 +342,11 @@ impl Application {
             ),
             settings: Arc::new(settings),
         };
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     /// Sends GraphQL queries to `replica` (a pool over a read replica of the primary).
@@ -332,6 +359,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The address `/metrics` is served on when it has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
+    }
+
     /// The signal that stops this server (fired by SIGINT/SIGTERM, or by hand).
     pub fn shutdown_signal(&self) -> ShutdownSignal {
         self.state.shutdown.clone()
@@ -342,6 +374,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let signal = self.state.shutdown.clone();
         let grace = Duration::from_secs(self.state.settings.shutdown_grace);
+        if let Some(listener) = self.metrics_listener {
+            // Ends with the main server: on the signal, or with the runtime.
+            let metrics = axum::serve(listener, metrics_router(self.state.clone()))
+                .with_graceful_shutdown({
+                    let signal = signal.clone();
+                    async move { signal.cancelled().await }
+                });
+            tokio::spawn(async move {
+                if let Err(e) = metrics.await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let serve = axum::serve(
             self.listener,
             router(self.state).into_make_service_with_connect_info::<SocketAddr>(),

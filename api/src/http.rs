@@ -159,8 +159,8 @@ fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType>
         .map(|(_, op)| op.node.ty)
 }
 
-/// GraphiQL for a browser asking for a page without a query; otherwise a query from the
-/// query string.
+/// GraphiQL for a browser asking for a page without a query (when GraphiQL is on); otherwise a
+/// query from the query string.
 pub async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -169,7 +169,7 @@ pub async fn graphql_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let raw = raw.unwrap_or_default();
-    if raw.is_empty() && wants_html(&headers) {
+    if raw.is_empty() && wants_html(&headers) && state.settings.graphiql() {
         return crate::graphiql::page().into_response();
     }
     let request = match async_graphql::http::parse_query_string(&raw) {

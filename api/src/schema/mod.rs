@@ -234,9 +234,9 @@ impl Default for participation::ParticipationQuery {
 
 pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, changes::SubscriptionRoot>;
 
-/// Builds the schema with the request limits of `limits` (no data attached: each request brings
-/// its own context).
-pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
+/// Builds the schema with the request limits of `limits`, introspection and suggestions on or
+/// off (no data attached: each request brings its own context).
+pub fn build_schema(limits: &crate::config::Limits, introspection: bool) -> GridgovSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
@@ -249,8 +249,8 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
         min_count: limits.stats_min_count,
     })
     .extension(cost::CostLimit)
-    .extension(limits::DocumentLimits::new(limits, limits.introspection()));
-    if !limits.introspection() {
+    .extension(limits::DocumentLimits::new(limits, introspection));
+    if !introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()

@@ -1,13 +1,13 @@
 //! Abuse resistance: documents that expand exponentially through fragments, limits counted
 //! through fragments at any depth, JWT `nbf` and leeway, subscriptions closed when their token
-//! expires, server-chosen request ids.
+//! expires, server-chosen request ids, the production profile and a metrics listener of its own.
 
 use crate::db_test;
 use crate::fixture;
 use crate::harness::TestApp;
 use crate::subscriptions::Sub;
 use chrono::{Duration as Span, Utc};
-use gridgov::config::ServeSettings;
+use gridgov::config::{Profile, ServeSettings};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -444,5 +444,135 @@ db_test!(
                 "{bad}"
             );
         }
+    }
+);
+
+/// Whether `GET /graphql` from a browser answers the GraphiQL page.
+async fn serves_graphiql(app: &TestApp) -> bool {
+    let r = app
+        .http
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let ok = r.status() == 200;
+    ok && r.text().await.unwrap().contains("graphiql.min.js")
+}
+
+db_test!(
+    a_plain_server_runs_the_production_profile,
+    |app| async move {
+        // No profile given and no demo: production.
+        for q in [
+            "{ __schema { queryType { name } } }",
+            "{ __type(name: \"Grid\") { name } }",
+            "query { ...I } fragment I on QueryRoot { __schema { types { name } } }",
+        ] {
+            let body = post(&app, q).await;
+            let e = first_error(&body);
+            assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+            assert_eq!(
+                e["extensions"]["reason"], "INTROSPECTION_DISABLED",
+                "{body}"
+            );
+            assert!(
+                message(&body).contains("introspection is disabled"),
+                "{body}"
+            );
+            assert_eq!(body["data"], Value::Null, "{body}");
+        }
+        // `__typename` is not introspection.
+        let body = post(&app, "{ __typename }").await;
+        assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
+        // No suggestions.
+        let body = post(&app, "{ gridz { totalCount } }").await;
+        assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(!message(&body).contains("Did you mean"), "{body}");
+        assert!(message(&body).contains("gridz"), "{body}");
+        // No GraphiQL, nor its assets.
+        assert!(!serves_graphiql(&app).await);
+        let r = app
+            .http
+            .get(app.url("/graphql/assets/graphiql.min.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+);
+
+db_test!(
+    graphiql_can_be_turned_on_in_production,
+    settings = |s: &mut ServeSettings| s.graphiql = Some(true),
+    |app| async move {
+        assert!(serves_graphiql(&app).await);
+        let body = post(&app, "{ __schema { queryType { name } } }").await;
+        assert_eq!(
+            first_error(&body)["extensions"]["reason"],
+            "INTROSPECTION_DISABLED"
+        );
+    }
+);
+
+db_test!(
+    a_demo_server_runs_the_development_profile,
+    settings = |s: &mut ServeSettings| s.demo = true,
+    |app| async move {
+        let body = post(&app, "{ __schema { queryType { name } } }").await;
+        assert_eq!(
+            body["data"]["__schema"]["queryType"]["name"], "QueryRoot",
+            "{body}"
+        );
+        assert!(serves_graphiql(&app).await);
+        let body = post(&app, "{ gridz { totalCount } }").await;
+        assert!(message(&body).contains("Did you mean"), "{body}");
+    }
+);
+
+db_test!(
+    a_demo_server_given_the_production_profile_runs_it,
+    settings = |s: &mut ServeSettings| {
+        s.demo = true;
+        s.limits.profile = Some(Profile::Production);
+    },
+    |app| async move {
+        let body = post(&app, "{ __schema { queryType { name } } }").await;
+        assert_eq!(
+            first_error(&body)["extensions"]["reason"],
+            "INTROSPECTION_DISABLED"
+        );
+        assert!(!serves_graphiql(&app).await);
+    }
+);
+
+db_test!(
+    metrics_can_have_a_listener_of_their_own,
+    settings = |s: &mut ServeSettings| s.metrics_listen = Some(([127, 0, 0, 1], 0).into()),
+    |app| async move {
+        let metrics = app.metrics_addr.expect("a metrics listener");
+        assert_ne!(metrics, app.addr);
+        app.data("{ grids { totalCount } }", json!({})).await;
+        // Not on the main listener any more…
+        let r = app.http.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        // …but on its own, and nothing else is there.
+        let r = app
+            .http
+            .get(format!("http://{metrics}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("gridgov_graphql_operations_total"), "{page}");
+        let r = app
+            .http
+            .post(format!("http://{metrics}/graphql"))
+            .json(&json!({ "query": "{ grids { totalCount } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
     }
 );
