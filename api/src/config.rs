@@ -110,6 +110,14 @@ pub struct ServeSettings {
     /// Report the number of SQL statements a request ran in `extensions.sqlStatements`.
     #[arg(long, env = "GRIDGOV_DEBUG_EXTENSIONS")]
     pub debug_extensions: bool,
+    /// Serve GraphiQL at `GET /graphql` (default: on in development, off in production).
+    /// `--graphiql` alone turns it on.
+    #[arg(long, env = "GRIDGOV_GRAPHIQL", num_args = 0..=1, default_missing_value = "true")]
+    pub graphiql: Option<bool>,
+    /// Serve `/metrics` on this address of its own instead of on the main listener, so that
+    /// the scraper's network can reach it and the public one cannot.
+    #[arg(long, env = "GRIDGOV_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -131,6 +139,9 @@ pub struct AuthSettings {
     /// Required `aud` of JWTs.
     #[arg(long, env = "GRIDGOV_JWT_AUDIENCE", default_value = "gridgov-api")]
     pub jwt_audience: String,
+    /// Seconds of clock skew allowed when checking a JWT's `exp` and `nbf`.
+    #[arg(long, env = "GRIDGOV_JWT_LEEWAY", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub jwt_leeway: u64,
     /// Points a caller's bucket holds (the most one operation may cost).
     #[arg(long, env = "GRIDGOV_RATE_LIMIT_POINTS", default_value_t = 250_000)]
     pub rate_limit_points: u32,
@@ -153,6 +164,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_rs256_public_key", &self.jwt_rs256_public_key.is_some())
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_leeway", &self.jwt_leeway)
             .field("rate_limit_points", &self.rate_limit_points)
             .field("rate_limit_restore", &self.rate_limit_restore)
             .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<secret>"))
@@ -160,7 +172,8 @@ impl std::fmt::Debug for AuthSettings {
     }
 }
 
-/// Deployment profile: `production` turns introspection and field suggestions off by default.
+/// Deployment profile: `production` turns introspection, field suggestions and GraphiQL off by
+/// default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
     Development,
@@ -170,9 +183,9 @@ pub enum Profile {
 /// What one client request may ask for. Every limit has a safe default.
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
-    /// Deployment profile.
-    #[arg(long, env = "GRIDGOV_PROFILE", value_enum, default_value_t = Profile::Development)]
-    pub profile: Profile,
+    /// Deployment profile (default: production; development with `--demo`).
+    #[arg(long, env = "GRIDGOV_PROFILE", value_enum)]
+    pub profile: Option<Profile>,
     /// Allow introspection (default: on in development, off in production).
     #[arg(long, env = "GRIDGOV_INTROSPECTION")]
     pub introspection: Option<bool>,
@@ -189,6 +202,10 @@ pub struct Limits {
     /// Most root fields in one operation.
     #[arg(long, env = "GRIDGOV_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub max_root_fields: usize,
+    /// Most fields of one document once every fragment spread is replaced by its fragment
+    /// (checked before validation, which walks the document that way).
+    #[arg(long, env = "GRIDGOV_MAX_EXPANDED_FIELDS", default_value_t = 10_000)]
+    pub max_expanded_fields: usize,
     /// Deepest recursion of fragments and nested input values.
     #[arg(long, env = "GRIDGOV_MAX_RECURSIVE_DEPTH", default_value_t = 32)]
     pub max_recursive_depth: usize,
@@ -207,11 +224,28 @@ pub struct Limits {
     pub request_timeout: u64,
 }
 
-impl Limits {
-    /// Whether introspection queries are allowed.
+impl ServeSettings {
+    /// The profile in force: the one given, else `development` for a demo server and
+    /// `production` for any other.
+    pub fn profile(&self) -> Profile {
+        self.limits.profile.unwrap_or(if self.demo {
+            Profile::Development
+        } else {
+            Profile::Production
+        })
+    }
+
+    /// Whether introspection queries (and "did you mean" suggestions) are allowed.
     pub fn introspection(&self) -> bool {
-        self.introspection
-            .unwrap_or(self.profile == Profile::Development)
+        self.limits
+            .introspection
+            .unwrap_or(self.profile() == Profile::Development)
+    }
+
+    /// Whether `GET /graphql` serves GraphiQL to a browser.
+    pub fn graphiql(&self) -> bool {
+        self.graphiql
+            .unwrap_or(self.profile() == Profile::Development)
     }
 }
 
@@ -229,5 +263,56 @@ impl ServeSettings {
         let mut s = ServeOnly::try_parse_from(["gridgov"])?.serve;
         s.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+
+    fn serve(args: &[&str]) -> Result<ServeSettings, String> {
+        let cli = Cli::try_parse_from(["gridgov", "serve"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Serve(s) => Ok(*s),
+            other => Err(format!("not serve: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn plain_serve_is_production_and_demo_is_development() -> Result<(), String> {
+        let plain = serve(&[])?;
+        assert_eq!(plain.profile(), Profile::Production);
+        assert!(!plain.introspection());
+        assert!(!plain.graphiql());
+        let demo = serve(&["--demo"])?;
+        assert_eq!(demo.profile(), Profile::Development);
+        assert!(demo.introspection() && demo.graphiql());
+        let explicit = serve(&["--demo", "--profile", "production"])?;
+        assert_eq!(explicit.profile(), Profile::Production);
+        assert!(!explicit.introspection());
+        Ok(())
+    }
+
+    #[test]
+    fn graphiql_and_the_metrics_listener_are_flags() -> Result<(), String> {
+        assert!(serve(&["--graphiql"])?.graphiql());
+        assert!(!serve(&["--demo", "--graphiql=false"])?.graphiql());
+        let s = serve(&["--metrics-listen", "127.0.0.1:9100"])?;
+        assert_eq!(
+            s.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9100)))
+        );
+        assert_eq!(serve(&["--jwt-leeway", "0"])?.auth.jwt_leeway, 0);
+        assert_eq!(serve(&[])?.auth.jwt_leeway, 5);
+        assert_eq!(serve(&[])?.limits.max_expanded_fields, 10_000);
+        Ok(())
     }
 }

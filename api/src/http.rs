@@ -149,17 +149,18 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// The operation a request would run, if its document parses.
-fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    let name = request.operation_name.as_deref();
+fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let name = name.as_deref();
+    let doc = request.parsed_query().ok()?;
     doc.operations
         .iter()
         .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
         .map(|(_, op)| op.node.ty)
 }
 
-/// GraphiQL for a browser asking for a page without a query; otherwise a query from the
-/// query string.
+/// GraphiQL for a browser asking for a page without a query (when GraphiQL is on); otherwise a
+/// query from the query string.
 pub async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -168,7 +169,7 @@ pub async fn graphql_get(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let raw = raw.unwrap_or_default();
-    if raw.is_empty() && wants_html(&headers) {
+    if raw.is_empty() && wants_html(&headers) && state.settings.graphiql() {
         return crate::graphiql::page().into_response();
     }
     let request = match async_graphql::http::parse_query_string(&raw) {
@@ -181,8 +182,12 @@ pub async fn graphql_get(
             );
         }
     };
+    let mut request = match crate::app::parse_document(request, state.document_limits()).await {
+        Ok(r) => r,
+        Err(response) => return single(response, response_type(&headers)),
+    };
     if matches!(
-        operation_type(&request),
+        operation_type(&mut request),
         Some(OperationType::Mutation | OperationType::Subscription)
     ) {
         return refuse(

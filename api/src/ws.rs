@@ -8,6 +8,9 @@
 //! `POST /graphql`, where their limits, cost and access logging apply. Subscriptions never carry
 //! unmasked personal data: the caller's `pii:read` scope does not apply to them, since an event
 //! stream cannot be written to the access log before it is shown.
+//!
+//! The credential is checked again every `GRIDGOV_WS_RECHECK` seconds, and a connection opened
+//! with a JWT is closed (4403) when the token's `exp` passes, whenever the next check is due.
 
 use crate::app::{AppState, RequestId};
 use crate::auth;
@@ -86,6 +89,9 @@ async fn serve(
     // The credential the connection was opened with, checked again every `ws_recheck` seconds.
     let credential: Arc<OnceLock<HeaderMap>> = Arc::new(OnceLock::new());
     let init_credential = credential.clone();
+    // When the connection's JWT expires.
+    let expires: Arc<OnceLock<tokio::time::Instant>> = Arc::new(OnceLock::new());
+    let init_expires = expires.clone();
     let executor = WsExecutor {
         state: state.clone(),
         actor: actor.clone(),
@@ -109,8 +115,8 @@ async fn serve(
                 .find_map(|k| params.get(*k).and_then(|v| v.as_str()))
                 .map(str::to_owned);
             let mut headers = HeaderMap::new();
-            if let Some(t) = token {
-                let value = HeaderValue::from_str(&t)
+            if let Some(t) = &token {
+                let value = HeaderValue::from_str(t)
                     .map_err(|_| async_graphql::Error::new("malformed authorization"))?;
                 headers.insert(header::AUTHORIZATION, value);
             }
@@ -123,10 +129,14 @@ async fn serve(
             .await
             .map_err(|e| async_graphql::Error::new(e.to_string()))?;
             caller.scopes.retain(|s| s != auth::PII_READ);
+            if let Some(at) = token.as_deref().and_then(|t| jwt_expiry(&init_state, t)) {
+                let _ = init_expires.set(at);
+            }
             let _ = init_credential.set(headers);
             let _ = actor.set(Actor {
                 id: caller.id.clone(),
-                request_id: id.0.clone(),
+                request_id: id.id.clone(),
+                client_request_id: id.client.clone(),
                 caller: Arc::new(caller),
             });
             Ok(Data::default())
@@ -137,8 +147,20 @@ async fn serve(
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Set during `connection_init`, before the acknowledgement this loop then forwards: the
+        // next turn of the loop sees it.
+        let expiry = async {
+            match expires.get() {
+                Some(at) => tokio::time::sleep_until(*at).await,
+                None => std::future::pending().await,
+            }
+        };
         let message = tokio::select! {
             m = connection.next() => m,
+            () = expiry => {
+                close(&mut sink, 4403, "Forbidden: the token has expired").await;
+                break;
+            }
             _ = recheck.tick() => {
                 if still_valid(&state, credential.get(), &client).await {
                     continue;
@@ -166,6 +188,23 @@ async fn serve(
             break;
         }
     }
+}
+
+/// When the JWT of an `Authorization` value expires, as an instant of the runtime's clock;
+/// `None` for an API key or no credential.
+fn jwt_expiry(state: &AppState, authorization: &str) -> Option<tokio::time::Instant> {
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))?
+        .trim();
+    if token.starts_with(auth::apikey::PREFIX) {
+        return None;
+    }
+    let at = auth::jwt::expiry(&state.settings.auth, token)?;
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(tokio::time::Instant::now() + left)
 }
 
 /// Sends a close frame; the connection ends either way.
@@ -225,12 +264,13 @@ fn refusal(e: ApiError) -> Response {
 }
 
 /// Whether `request` selects a subscription operation (`None` when it does not parse: the
-/// schema then reports the syntax error).
-fn is_subscription(request: &Request) -> Option<bool> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+/// schema then reports the syntax error). The parsed document stays in the request.
+fn is_subscription(request: &mut Request) -> Option<bool> {
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
     let ty = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match &name {
             Some(name) => ops.get(name.as_str())?.node.ty,
             None => return None,
         },
@@ -268,14 +308,14 @@ impl Executor for WsExecutor {
 
     fn execute_stream(
         &self,
-        request: Request,
+        mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let refuse = |e| stream::once(future::ready(refusal(e))).boxed();
         let Some(actor) = self.actor.get().cloned() else {
             return refuse(ApiError::Unauthenticated);
         };
-        if is_subscription(&request) == Some(false) {
+        if is_subscription(&mut request) == Some(false) {
             return refuse(only_subscriptions());
         }
         let Some(open) = Open::take(&self.open) else {

@@ -24,7 +24,11 @@ pub struct Model {
     /// Extra context, e.g. the reason of a cancellation (JSON object).
     #[sea_orm(column_type = "Text", nullable)]
     pub details: Option<String>,
+    /// The server's id of the request (a UUID v7).
     pub request_id: String,
+    /// The `x-request-id` the client sent, when it was a sane token (at most 128 characters).
+    #[sea_orm(nullable)]
+    pub client_request_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

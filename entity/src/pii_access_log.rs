@@ -11,7 +11,11 @@ pub struct Model {
     pub person_id: Uuid,
     /// Comma-separated field names, e.g. `idNumber,phone`.
     pub fields: String,
+    /// The server's id of the request (a UUID v7).
     pub request_id: String,
+    /// The `x-request-id` the client sent, when it was a sane token (at most 128 characters).
+    #[sea_orm(nullable)]
+    pub client_request_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

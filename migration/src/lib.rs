@@ -16,6 +16,7 @@ mod m20261201_000010_pii_access_log;
 mod m20261201_000011_change_event;
 // Public for `RECORD_KEY_RANGE`, which the statistics share.
 pub mod m20261202_000012_record_key;
+mod m20261202_000013_client_request_id;
 mod m20261202_000014_person_erased;
 mod m20261202_000015_participation_active;
 mod m20261202_000016_server_key;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_pii_access_log::Migration),
             Box::new(m20261201_000011_change_event::Migration),
             Box::new(m20261202_000012_record_key::Migration),
+            Box::new(m20261202_000013_client_request_id::Migration),
             Box::new(m20261202_000014_person_erased::Migration),
             Box::new(m20261202_000015_participation_active::Migration),
             Box::new(m20261202_000016_server_key::Migration),

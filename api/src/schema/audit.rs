@@ -105,9 +105,15 @@ impl AuditEntry {
     async fn details(&self) -> Option<Json<serde_json::Value>> {
         json(&self.0.details)
     }
-    /// The `x-request-id` of the request that made the change.
+    /// The server's id of the request that made the change (its `x-request-id` response
+    /// header).
     async fn request_id(&self) -> &str {
         &self.0.request_id
+    }
+    /// The `x-request-id` the client sent with that request, if any: the client's own label,
+    /// not an identity the server vouches for.
+    async fn client_request_id(&self) -> Option<&str> {
+        self.0.client_request_id.as_deref()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -187,8 +193,13 @@ impl PiiAccess {
     async fn fields(&self) -> Vec<&str> {
         self.0.fields.split(',').collect()
     }
+    /// The server's id of the request that read the data.
     async fn request_id(&self) -> &str {
         &self.0.request_id
+    }
+    /// The `x-request-id` the client sent with that request, if any.
+    async fn client_request_id(&self) -> Option<&str> {
+        self.0.client_request_id.as_deref()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

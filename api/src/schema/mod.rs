@@ -234,9 +234,9 @@ impl Default for participation::ParticipationQuery {
 
 pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, changes::SubscriptionRoot>;
 
-/// Builds the schema with the request limits of `limits` (no data attached: each request brings
-/// its own context).
-pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
+/// Builds the schema with the request limits of `limits`, introspection and suggestions on or
+/// off (no data attached: each request brings its own context).
+pub fn build_schema(limits: &crate::config::Limits, introspection: bool) -> GridgovSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
@@ -249,11 +249,8 @@ pub fn build_schema(limits: &crate::config::Limits) -> GridgovSchema {
         min_count: limits.stats_min_count,
     })
     .extension(cost::CostLimit)
-    .extension(limits::DocumentLimits {
-        max_aliases: limits.max_aliases,
-        max_root_fields: limits.max_root_fields,
-    });
-    if !limits.introspection() {
+    .extension(limits::DocumentLimits::new(limits, introspection));
+    if !introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
@@ -298,8 +295,7 @@ pub fn classify(e: &mut ServerError) {
 /// Writes one access-log row per person whose personal data the request showed unmasked.
 async fn log_pii_reads(
     db: &DatabaseConnection,
-    actor: &str,
-    request_id: &str,
+    actor: &Actor,
     reads: Vec<(Uuid, &'static str)>,
 ) -> Result<(), sea_orm::DbErr> {
     use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
@@ -317,10 +313,11 @@ async fn log_pii_reads(
         .map(|(person_id, fields)| {
             entity::pii_access_log::Model {
                 id: Uuid::now_v7(),
-                actor: actor.to_owned(),
+                actor: actor.id.clone(),
                 person_id,
                 fields: fields.into_iter().collect::<Vec<_>>().join(","),
-                request_id: request_id.to_owned(),
+                request_id: actor.request_id.clone(),
+                client_request_id: actor.client_request_id.clone(),
                 created_at: now,
                 updated_at: now,
                 version: 1,
@@ -378,7 +375,7 @@ pub async fn execute(
     )
     .delay(Duration::ZERO);
     let pii_reads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (actor_id, request_id) = (actor.id.clone(), actor.request_id.clone());
+    let logged_as = actor.clone();
     let request = request.data(RequestCtx {
         db: dbs.reads.clone(),
         loader: Arc::new(loader),
@@ -393,7 +390,7 @@ pub async fn execute(
     metrics::histogram!(crate::metrics::SQL_STATEMENTS).record(statements as f64);
     let reads = std::mem::take(&mut *pii_reads.lock().unwrap_or_else(|p| p.into_inner()));
     // On the primary even when the query read from a replica: a replica is read-only.
-    if let Err(e) = log_pii_reads(dbs.primary, &actor_id, &request_id, reads).await {
+    if let Err(e) = log_pii_reads(dbs.primary, &logged_as, reads).await {
         // Personal data whose disclosure cannot be recorded is not disclosed.
         tracing::error!(error = %e, "writing the PII access log failed; response withheld");
         response = Response::from_errors(vec![ServerError::new("internal error", None)]);

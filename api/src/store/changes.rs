@@ -577,6 +577,7 @@ where
                 actor: crate::store::write::Actor {
                     id: "system:baseline".to_owned(),
                     request_id: BASELINE.to_owned(),
+                    client_request_id: None,
                     caller: std::sync::Arc::new(crate::auth::Caller::admin("system:baseline")),
                 },
                 now: crate::store::write::now(),

@@ -33,7 +33,10 @@ pub const MAX_ATTEMPTS: usize = 5;
 pub struct Actor {
     /// The caller's stable identity (`Caller::id`).
     pub id: String,
+    /// The server's id of the request.
     pub request_id: String,
+    /// The client's `x-request-id`, when it sent a sane one.
+    pub client_request_id: Option<String>,
     pub caller: Arc<Caller>,
 }
 
@@ -177,6 +180,7 @@ impl Writer {
             after: after.map(|v| v.to_string()),
             details: details.map(|v| v.to_string()),
             request_id: self.actor.request_id.clone(),
+            client_request_id: self.actor.client_request_id.clone(),
             created_at: self.now,
             updated_at: self.now,
             version: 1,

@@ -322,38 +322,44 @@ db_test!(
     }
 );
 
-db_test!(introspection_is_on_in_development, |app| async move {
-    // The introspection query of graphql-js 16 (what GraphiQL sends) passes the default limits.
-    let body = app
-        .gql(include_str!("introspection.graphql"), json!({}))
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
-    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
-    let data = app
-        .data("{ __schema { queryType { name } } }", json!({}))
-        .await;
-    assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
-    let body = app.gql("{ gridz { totalCount } }", json!({})).await;
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Did you mean"),
-        "{body}"
-    );
-});
+db_test!(
+    introspection_is_on_in_development,
+    settings = |s: &mut ServeSettings| s.limits.profile = Some(Profile::Development),
+    |app| async move {
+        // The introspection query of graphql-js 16 (what GraphiQL sends) passes the default limits,
+        // the expansion limit included.
+        let body = app
+            .gql(include_str!("introspection.graphql"), json!({}))
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+        let data = app
+            .data("{ __schema { queryType { name } } }", json!({}))
+            .await;
+        assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
+        let body = app.gql("{ gridz { totalCount } }", json!({})).await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Did you mean"),
+            "{body}"
+        );
+    }
+);
 
 db_test!(
     production_profile_hides_the_schema,
-    settings = |s: &mut ServeSettings| s.limits.profile = Profile::Production,
+    settings = |s: &mut ServeSettings| s.limits.profile = Some(Profile::Production),
     |app| async move {
         let body = app
             .gql("{ __schema { queryType { name } } }", json!({}))
             .await;
-        assert!(
-            body.get("errors").is_some() || body["data"]["__schema"].is_null(),
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"], "INTROSPECTION_DISABLED",
             "{body}"
         );
+        assert_eq!(body["data"], Value::Null, "{body}");
         let body = app.gql("{ gridz { totalCount } }", json!({})).await;
         assert!(
             !body["errors"][0]["message"]

@@ -156,6 +156,8 @@ pub async fn hold_write_lock(db: &DatabaseConnection) -> sea_orm::DatabaseTransa
 /// A running server over a migrated database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has a listener of its own (`metrics_listen`).
+    pub metrics_addr: Option<SocketAddr>,
     /// An ADMIN key with `pii:read`, sent by [`gql`](Self::gql) and friends.
     pub admin_key: String,
     pub db: DatabaseConnection,
@@ -207,11 +209,13 @@ impl TestApp {
             .expect("bind")
             .with_read_replica(replica);
         let addr = app.local_addr().expect("addr");
+        let metrics_addr = app.metrics_addr().map(|a| a.expect("metrics addr"));
         let shutdown = app.shutdown_signal();
         tokio::spawn(app.run_until_stopped());
         let admin_key = admin_key(&db).await;
         TestApp {
             addr,
+            metrics_addr,
             db,
             admin_key,
             http: reqwest::Client::new(),

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod abuse;
 mod access;
 mod changes;
 mod disclosure;

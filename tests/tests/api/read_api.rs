@@ -402,60 +402,64 @@ db_test!(
     }
 );
 
-db_test!(http_endpoints_answer, |app| async move {
-    fixture::load(&app.db).await;
-    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "ok");
-    let r = app
-        .http
-        .get(app.url("/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
-    assert!(
-        page.contains("/graphql/assets/graphiql.min.js"),
-        "GraphiQL is served locally, not from a CDN"
-    );
-    assert!(!page.contains("https://"), "no external scripts");
-    for (asset, kind) in [
-        ("graphiql.min.js", "text/javascript"),
-        ("graphiql.min.css", "text/css"),
-        ("react.production.min.js", "text/javascript"),
-    ] {
+db_test!(
+    http_endpoints_answer,
+    settings = |s: &mut gridgov::config::ServeSettings| s.graphiql = Some(true),
+    |app| async move {
+        fixture::load(&app.db).await;
+        let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), "ok");
         let r = app
             .http
-            .get(app.url(&format!("/graphql/assets/{asset}")))
+            .get(app.url("/graphql"))
+            .header("accept", "text/html")
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200, "{asset}");
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
         assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with(kind),
-            "{asset}"
+            page.contains("/graphql/assets/graphiql.min.js"),
+            "GraphiQL is served locally, not from a CDN"
         );
-        assert!(r.bytes().await.unwrap().len() > 5000, "{asset}");
+        assert!(!page.contains("https://"), "no external scripts");
+        for (asset, kind) in [
+            ("graphiql.min.js", "text/javascript"),
+            ("graphiql.min.css", "text/css"),
+            ("react.production.min.js", "text/javascript"),
+        ] {
+            let r = app
+                .http
+                .get(app.url(&format!("/graphql/assets/{asset}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{asset}");
+            assert!(
+                r.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(kind),
+                "{asset}"
+            );
+            assert!(r.bytes().await.unwrap().len() > 5000, "{asset}");
+        }
+        let r = app
+            .http
+            .get(app.url("/graphql/assets/../../etc/passwd"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = app
+            .http
+            .get(app.url("/graphql?query=%7Bgrids%7BtotalCount%7D%7D"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["data"]["grids"]["totalCount"], 7);
     }
-    let r = app
-        .http
-        .get(app.url("/graphql/assets/../../etc/passwd"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = app
-        .http
-        .get(app.url("/graphql?query=%7Bgrids%7BtotalCount%7D%7D"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["data"]["grids"]["totalCount"], 7);
-});
+);

@@ -38,7 +38,7 @@ async fn client_dir() -> PathBuf {
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// One `graphql-ws` client running one subscription.
-struct Sub {
+pub(crate) struct Sub {
     lines: Lines<BufReader<ChildStdout>>,
     _stdin: ChildStdin,
     _child: Child,
@@ -47,7 +47,12 @@ struct Sub {
 impl Sub {
     /// Connects to `addr` with `token` and subscribes; returns once the server acknowledged
     /// the connection.
-    async fn start(addr: SocketAddr, token: Option<&str>, query: &str, variables: Value) -> Sub {
+    pub(crate) async fn start(
+        addr: SocketAddr,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Sub {
         let mut sub = Sub::spawn(addr, token, query, variables).await;
         let first = sub.next().await;
         assert_eq!(
@@ -81,7 +86,7 @@ impl Sub {
     }
 
     /// The next line the client printed, or `None` after `wait` without one.
-    async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         match tokio::time::timeout(wait, self.lines.next_line()).await {
             Ok(Ok(Some(line))) => Some(serde_json::from_str(&line).expect("JSON line")),
             Ok(_) => panic!("the client ended"),
@@ -89,7 +94,7 @@ impl Sub {
         }
     }
 
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         self.next_within(PATIENCE)
             .await
             .expect("no message from the subscription")
