@@ -196,6 +196,9 @@ pub(crate) async fn parse_document(
         // Parsed and checked already (`GET /graphql` looks at the operation type first).
         return Ok(request);
     }
+    if let Err(e) = limits.check_size(&request.query) {
+        return Err(async_graphql::Response::from_errors(vec![e]));
+    }
     if request.query.len() < PARSE_OFF_RUNTIME {
         // A syntax error stays for async-graphql to report as usual.
         let _ = request.parsed_query();

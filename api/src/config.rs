@@ -202,6 +202,10 @@ pub struct Limits {
     /// Most root fields in one operation.
     #[arg(long, env = "GRIDGOV_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub max_root_fields: usize,
+    /// Longest GraphQL document (the query text), in bytes; longer ones are refused before
+    /// they are parsed.
+    #[arg(long, env = "GRIDGOV_MAX_DOCUMENT_BYTES", default_value_t = 102_400)]
+    pub max_document_bytes: usize,
     /// Most fields of one document once every fragment spread is replaced by its fragment
     /// (checked before validation, which walks the document that way).
     #[arg(long, env = "GRIDGOV_MAX_EXPANDED_FIELDS", default_value_t = 10_000)]

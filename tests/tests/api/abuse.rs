@@ -576,3 +576,26 @@ db_test!(
         assert_eq!(r.status(), 404);
     }
 );
+
+db_test!(
+    a_document_longer_than_the_limit_is_refused_before_parsing,
+    settings = |s: &mut ServeSettings| s.limits.max_document_bytes = 4096,
+    |app| async move {
+        // 5 KB of padding in a comment: nothing for validation, but all of it to parse.
+        let padded = format!("{{ grids {{ totalCount }} }} #{}", "x".repeat(5000));
+        let body = post(&app, &padded).await;
+        assert_eq!(
+            first_error(&body)["extensions"]["code"],
+            "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert_eq!(first_error(&body)["extensions"]["field"], "query", "{body}");
+        assert!(message(&body).contains("4096"), "{body}");
+        assert!(body["data"].is_null(), "{body}");
+        // Just under the limit it runs.
+        let fits = format!("{{ grids {{ totalCount }} }} #{}", "x".repeat(3000));
+        let body = post(&app, &fits).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["grids"]["totalCount"], 0);
+    }
+);
