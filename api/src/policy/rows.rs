@@ -51,20 +51,13 @@ pub trait Scoped: Table {
 
     /// The rows `caller` may see.
     fn visible(caller: &Caller) -> Condition {
-        let own = || match caller.organization_id {
-            Some(org) => Self::of_organization(org).unwrap_or_else(nothing),
-            None => nothing(),
+        let anchors = Anchors {
+            in_subtrees: &|| Self::in_subtrees(caller),
+            own: &|org| Self::of_organization(org),
+            published: &Self::published,
         };
-        let published = || Self::published().unwrap_or_else(nothing);
-        let rule = match rows_of(Self::GOVERNED, caller.role) {
-            Rows::All => Condition::all(),
-            Rows::Hidden | Rows::Forbidden => nothing(),
-            Rows::InSubtrees if caller.grids.is_empty() => nothing(),
-            Rows::InSubtrees => Self::in_subtrees(caller).unwrap_or_else(nothing),
-            Rows::OwnOrganization => own(),
-            Rows::Published => published(),
-            Rows::PublishedOrOwn => Condition::any().add(published()).add(own()),
-        };
+        let rule =
+            compile(rows_of(Self::GOVERNED, caller.role), caller, anchors).unwrap_or_else(nothing);
         match Self::live() {
             Some(live) => Condition::all().add(live).add(rule),
             None => rule,
@@ -81,6 +74,35 @@ pub trait Scoped: Table {
             )));
         }
         Ok(())
+    }
+}
+
+/// How one table (or the change feed's recorded scope) places a row: in grid subtrees, under
+/// an organisation, published. `None` from an anchor: the table has no such anchor.
+struct Anchors<'a> {
+    in_subtrees: &'a dyn Fn() -> Option<Condition>,
+    own: &'a dyn Fn(uuid::Uuid) -> Option<Condition>,
+    published: &'a dyn Fn() -> Option<Condition>,
+}
+
+/// The condition a row rule puts on `caller`, through `anchors`; `None` admits nothing.
+fn compile(rule: Rows, caller: &Caller, anchors: Anchors<'_>) -> Option<Condition> {
+    let own = || caller.organization_id.and_then(|org| (anchors.own)(org));
+    match rule {
+        Rows::All => Some(Condition::all()),
+        Rows::Hidden | Rows::Forbidden => None,
+        Rows::InSubtrees if caller.grids.is_empty() => None,
+        Rows::InSubtrees => (anchors.in_subtrees)(),
+        Rows::OwnOrganization => own(),
+        Rows::Published => (anchors.published)(),
+        Rows::PublishedOrOwn => match ((anchors.published)(), own()) {
+            (None, None) => None,
+            (p, o) => Some(
+                p.into_iter()
+                    .chain(o)
+                    .fold(Condition::any(), Condition::add),
+            ),
+        },
     }
 }
 
@@ -232,30 +254,25 @@ pub const FEED_TYPES: [EntityType; 5] = [
 pub fn feed_visible(caller: &Caller) -> Condition {
     use change_event::Column as C;
     let in_subtrees = || {
-        caller.grids.iter().fold(Condition::any(), |cond, g| {
+        Some(caller.grids.iter().fold(Condition::any(), |cond, g| {
             // Paths hold only hex digits, '-' and '/': no LIKE wildcards to escape.
             let prefix = format!("{}%", g.path);
             cond.add(C::PathBefore.like(prefix.clone()))
                 .add(C::PathAfter.like(prefix))
-        })
+        }))
     };
-    let own = || match caller.organization_id {
-        Some(org) => Condition::all().add(C::Orgs.like(format!("%,{org},%"))),
-        None => nothing(),
-    };
-    let published = || Condition::all().add(C::Published.eq(true));
+    let own = |org: uuid::Uuid| Some(Condition::all().add(C::Orgs.like(format!("%,{org},%"))));
+    let published = || Some(Condition::all().add(C::Published.eq(true)));
     let mut any = Condition::any();
     for t in FEED_TYPES {
-        let rule = match rows_of(feed_table(t), caller.role) {
-            Rows::All => Condition::all(),
-            Rows::Hidden | Rows::Forbidden => continue,
-            Rows::InSubtrees if caller.grids.is_empty() => continue,
-            Rows::InSubtrees => in_subtrees(),
-            Rows::OwnOrganization => own(),
-            Rows::Published => published(),
-            Rows::PublishedOrOwn => Condition::any().add(published()).add(own()),
+        let anchors = Anchors {
+            in_subtrees: &in_subtrees,
+            own: &own,
+            published: &published,
         };
-        any = any.add(Condition::all().add(C::EntityType.eq(t)).add(rule));
+        if let Some(rule) = compile(rows_of(feed_table(t), caller.role), caller, anchors) {
+            any = any.add(Condition::all().add(C::EntityType.eq(t)).add(rule));
+        }
     }
     if any.is_empty() {
         return nothing();
