@@ -32,6 +32,9 @@ pub struct Model {
     pub orgs: String,
     /// A service that was published before or after the change.
     pub published: bool,
+    /// The change only moved a count of people (a service's `participantCount`): hidden from
+    /// roles that may not read participations.
+    pub counts_only: bool,
     pub request_id: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

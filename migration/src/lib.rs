@@ -20,6 +20,7 @@ mod m20261202_000013_client_request_id;
 mod m20261202_000014_person_erased;
 mod m20261202_000015_participation_active;
 mod m20261202_000016_server_key;
+mod m20261202_000017_change_counts_only;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_person_erased::Migration),
             Box::new(m20261202_000015_participation_active::Migration),
             Box::new(m20261202_000016_server_key::Migration),
+            Box::new(m20261202_000017_change_counts_only::Migration),
         ]
     }
 }

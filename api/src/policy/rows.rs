@@ -271,7 +271,13 @@ pub fn feed_visible(caller: &Caller) -> Condition {
             published: &published,
         };
         if let Some(rule) = compile(rows_of(feed_table(t), caller.role), caller, anchors) {
-            any = any.add(Condition::all().add(C::EntityType.eq(t)).add(rule));
+            let mut of_type = Condition::all().add(C::EntityType.eq(t)).add(rule);
+            // A change that only moved a count of participants would count registrations,
+            // one by one, for a role that may not read participations.
+            if rows_of(Governed::Participation, caller.role) == Rows::Forbidden {
+                of_type = of_type.add(C::CountsOnly.eq(false));
+            }
+            any = any.add(of_type);
         }
     }
     if any.is_empty() {

@@ -226,6 +226,16 @@ impl Writer {
         ids: &[Uuid],
         before: &Scopes,
     ) -> ApiResult<()> {
+        self.record_as::<E>(kind, ids, before, false).await
+    }
+
+    async fn record_as<E: Tracked>(
+        &self,
+        kind: ChangeKind,
+        ids: &[Uuid],
+        before: &Scopes,
+        counts_only: bool,
+    ) -> ApiResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -258,6 +268,7 @@ impl Writer {
                         orgs.iter().fold(",".to_owned(), |s, o| format!("{s}{o},"))
                     },
                     published: b.published || a.published,
+                    counts_only,
                     request_id: self.actor.request_id.clone(),
                     created_at: self.now,
                     updated_at: self.now,
@@ -293,6 +304,14 @@ impl Writer {
     pub async fn updated<E: Tracked>(&self, before: &Scopes) -> ApiResult<()> {
         let ids: Vec<Uuid> = before.keys().copied().collect();
         self.record::<E>(ChangeKind::Updated, &ids, before).await
+    }
+
+    /// Records that only a count of people of the `E` objects `ids` changed (a service's
+    /// `participantCount`): a change the policy hides from roles that may not read
+    /// participations.
+    pub async fn counted<E: Tracked>(&self, ids: &[Uuid]) -> ApiResult<()> {
+        self.record_as::<E>(ChangeKind::Updated, ids, &Scopes::new(), true)
+            .await
     }
 
     /// Records an update of the `E` objects `ids`, whose scopes the change cannot have altered.

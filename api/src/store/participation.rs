@@ -349,7 +349,7 @@ pub async fn register_many(
     // `participantCount` of their services changed.
     let services: BTreeSet<Uuid> = inserts.iter().map(|m| m.service_id).collect();
     let services: Vec<Uuid> = services.into_iter().collect();
-    w.touched::<service::Entity>(&services).await?;
+    w.counted::<service::Entity>(&services).await?;
     Ok(results)
 }
 
@@ -525,7 +525,7 @@ async fn save(
     let cancelled = |m: &participation::Model| m.status == ParticipationStatus::Cancelled;
     if cancelled(&current) != cancelled(&saved) {
         // The place it held counts in the service's `participantCount`.
-        w.touched::<service::Entity>(&[saved.service_id]).await?;
+        w.counted::<service::Entity>(&[saved.service_id]).await?;
     }
     w.audit(
         action,

@@ -992,3 +992,41 @@ db_test!(
         assert_eq!(e["extensions"]["code"], "NOT_FOUND");
     }
 );
+
+db_test!(
+    agency_cannot_count_registrations_through_service_changes,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        gridgov::store::changes::baseline(&app.db).await.unwrap();
+        let agency = app.key(Role::Agency, &[], None, &[]).await;
+        let feed = "query($a: String) { changes(after: $a, entityTypes: [SERVICE]) { edges { node { objectId } } pageInfo { endCursor } } }";
+        let start =
+            app.data(feed, json!({ "a": null })).await["changes"]["pageInfo"]["endCursor"].clone();
+        // A registration moves s2's participantCount; a rename changes what AGENCY may read.
+        app.data(
+            "mutation($s: ID!, $p: ID!) { registerParticipation(input: { serviceId: $s, personId: $p }) { participation { id } } }",
+            json!({ "s": f.service("s2"), "p": f.person("sun_li") }),
+        )
+        .await;
+        let seen = |body: &Value| body["data"]["changes"]["edges"].as_array().unwrap().len();
+        let admin = app.gql(feed, json!({ "a": start })).await;
+        assert_eq!(seen(&admin), 1, "ADMIN hears of the new count: {admin:#}");
+        let body = app.gql_as(Some(&agency), feed, json!({ "a": start })).await;
+        assert_eq!(
+            seen(&body),
+            0,
+            "AGENCY must not count registrations: {body:#}"
+        );
+        app.data(
+            "mutation($s: ID!) { updateService(id: $s, input: { title: \"探访（改期）\" }) { service { id } } }",
+            json!({ "s": f.service("s2") }),
+        )
+        .await;
+        let body = app.gql_as(Some(&agency), feed, json!({ "a": start })).await;
+        assert_eq!(
+            seen(&body),
+            1,
+            "a real change of the service still reaches it: {body:#}"
+        );
+    }
+);
