@@ -153,7 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.read_replica_url.as_deref(),
             )
             .await?;
-            let app = crate::app::Application::build(db, settings)
+            let app = crate::server::Application::build(db, settings)
                 .await?
                 .with_read_replica(replica);
             let addr = app.local_addr()?;

@@ -118,10 +118,53 @@ pub struct ServeSettings {
     /// the scraper's network can reach it and the public one cannot.
     #[arg(long, env = "GRIDGOV_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Origins that browsers may call the API from (CORS), comma-separated and exact, e.g.
+    /// `https://portal.example.gov.cn`; `*` for any origin (then without credentials). Empty
+    /// (the default): no cross-origin calls.
+    #[arg(long, env = "GRIDGOV_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated addresses or CIDR ranges,
+    /// e.g. `10.0.0.0/8,192.0.2.7`): the client address of a request arriving from one of them
+    /// is the first untrusted hop from the right. Empty (the default): the TCP peer is the
+    /// client.
+    #[arg(long, env = "GRIDGOV_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
     pub auth: AuthSettings,
+}
+
+/// Parses one `GRIDGOV_TRUSTED_PROXIES` entry: a CIDR range (`10.0.0.0/8`) or a single
+/// address (`10.0.0.7`, `::1`).
+pub fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR range"))
+}
+
+/// One CORS origin: `*`, or `scheme://host[:port]` exactly as a browser sends it in `Origin`
+/// (no path, no trailing slash).
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s == "*" {
+        return Ok(s.to_owned());
+    }
+    let bad = || {
+        format!(
+            "`{s}` is not an origin: write scheme://host[:port], e.g. https://portal.example.org"
+        )
+    };
+    let (scheme, rest) = s.split_once("://").ok_or_else(bad)?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(bad());
+    }
+    Ok(s.to_ascii_lowercase())
 }
 
 /// How bearer tokens are checked. Secrets are never logged.

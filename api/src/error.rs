@@ -4,7 +4,7 @@
 //! with their cause where they happen and reach the client only as `INTERNAL` (or `UNAVAILABLE`
 //! semantics under `INTERNAL` with "database unavailable"), never with SQL text or personal data.
 
-use async_graphql::{ErrorExtensionValues, Value};
+use async_graphql::{ErrorExtensionValues, ServerError, Value};
 use sea_orm::DbErr;
 
 /// Errors a resolver or a store function can return.
@@ -33,8 +33,24 @@ pub enum ApiError {
     Forbidden(String),
     #[error("authentication required")]
     Unauthenticated,
-    #[error("rate limited, retry after {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    /// The caller's bucket cannot pay for the operation now; `retry_after_secs` (at least 1)
+    /// is when it can.
+    #[error("rate limited: the operation costs {cost} points; retry after {retry_after_secs} s")]
+    RateLimited { cost: u64, retry_after_secs: u64 },
+    /// The operation costs more than a full bucket holds: no wait makes it affordable.
+    #[error(
+        "the operation costs {requested} points, more than a bucket holds ({maximum}); ask for less"
+    )]
+    MaxCostExceeded { requested: u64, maximum: u64 },
+    /// The request body is larger than the limit (HTTP 413).
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// The request took longer than the limit (HTTP 408).
+    #[error("the request took longer than {secs} s")]
+    Timeout { secs: u64 },
+    /// The HTTP method cannot run this request (HTTP 405), e.g. a mutation sent with GET.
+    #[error("{0}")]
+    MethodNotAllowed(&'static str),
     /// The database could not be reached; the cause has been logged.
     #[error("database unavailable")]
     Unavailable,
@@ -57,7 +73,12 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::Unavailable | ApiError::Internal | ApiError::Retry => "INTERNAL",
+            ApiError::MaxCostExceeded { .. } => "MAX_COST_EXCEEDED",
+            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::Timeout { .. } => "TIMEOUT",
+            ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            ApiError::Unavailable => "UNAVAILABLE",
+            ApiError::Internal | ApiError::Retry => "INTERNAL",
         }
     }
 
@@ -99,10 +120,70 @@ impl ApiError {
                     }
                 }
             }
-            ApiError::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => ext.set("retryAfter", *retry_after_secs),
+            ApiError::MaxCostExceeded { requested, maximum } => {
+                ext.set("requestedQueryCost", *requested);
+                ext.set("maximumAvailable", *maximum);
+            }
             _ => {}
         }
     }
+}
+
+impl ApiError {
+    /// The GraphQL error of this error: its client-safe message, its extensions, and the error
+    /// itself as the source, from which the transports choose the HTTP status. Every error
+    /// gridgov answers with is built here or by [`classify`].
+    pub fn to_server_error(&self) -> ServerError {
+        let mut e = ServerError::new(self.to_string(), None);
+        let mut ext = ErrorExtensionValues::default();
+        self.fill_extensions(&mut ext);
+        e.extensions = Some(ext);
+        e.source = Some(std::sync::Arc::new(self.clone()));
+        e
+    }
+
+    /// The gridgov error a GraphQL error was built from, if any.
+    pub fn of(e: &ServerError) -> Option<&ApiError> {
+        e.source.as_ref().and_then(|s| s.downcast_ref::<ApiError>())
+    }
+}
+
+/// Gives every error of a response a stable `extensions.code`, and hides the text of anything
+/// unexpected: errors a resolver returned as [`ApiError`] get its message and extensions;
+/// anything else with a source (some error turned into a GraphQL error with `?`) becomes
+/// `INTERNAL` with its text logged; async-graphql's own parse, validation and coercion errors
+/// are `BAD_USER_INPUT`.
+pub fn classify(e: &mut ServerError) {
+    if let Some(api) = ApiError::of(e).cloned() {
+        e.message = api.to_string();
+        api.fill_extensions(e.extensions.get_or_insert_with(Default::default));
+    } else if e.source.is_some() {
+        tracing::error!(error = %e.message, "unclassified resolver error");
+        e.message = "internal error".to_owned();
+        e.source = Some(std::sync::Arc::new(ApiError::Internal));
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", ApiError::Internal.code());
+    } else {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", "BAD_USER_INPUT");
+        }
+    }
+}
+
+/// The `extensions.code` of an error.
+pub fn code_of(e: &ServerError) -> Option<&str> {
+    e.extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
 }
 
 /// Whether `e` means the database cannot be reached (rather than that a statement failed):

@@ -1,6 +1,5 @@
 //! gridgov: a GraphQL API for community grid governance.
 
-pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -8,14 +7,14 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphiql;
-pub mod http;
 pub mod loaders;
 pub mod metrics;
 pub mod policy;
+pub mod ratelimit;
 pub mod schema;
 pub mod seed;
+pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 pub mod validate;
-pub mod ws;

@@ -132,14 +132,21 @@ pub struct Operation {
 }
 
 impl Operation {
-    /// Parses the request's document once (async-graphql then reuses it).
+    /// An operation refused before its document could be read (a persisted-document miss, a
+    /// limit, a syntax error).
+    pub fn invalid() -> Operation {
+        Operation {
+            name: "invalid".to_owned(),
+            kind: None,
+        }
+    }
+
+    /// What `request` asks to run: the one place the selected operation is read (async-graphql
+    /// reuses the parsed document). Several operations without `operationName` select none.
     pub fn of(request: &mut async_graphql::Request) -> Operation {
         let wanted = request.operation_name.clone();
         let Ok(doc) = request.parsed_query() else {
-            return Operation {
-                name: "invalid".to_owned(),
-                kind: None,
-            };
+            return Operation::invalid();
         };
         let (name, op) = match (&doc.operations, wanted.as_deref()) {
             (DocumentOperations::Single(op), _) => (None, Some(op)),
@@ -186,8 +193,19 @@ impl Operation {
         ];
         counter!(OPERATIONS, &labels).increment(1);
         histogram!(OPERATION_SECONDS, &labels).record(elapsed.as_secs_f64());
+        self.record_errors(response);
+    }
+
+    /// Counts a subscription as it starts (its lifetime is no latency worth a histogram).
+    pub fn record_start(&self) {
+        counter!(OPERATIONS, "operation" => self.name.clone(), "type" => self.kind_label())
+            .increment(1);
+    }
+
+    /// Counts the errors of one response (of an operation, or one event of a subscription).
+    pub fn record_errors(&self, response: &async_graphql::Response) {
         for e in &response.errors {
-            let code = crate::http::code_of(e).unwrap_or_else(|| "INTERNAL".to_owned());
+            let code = crate::error::code_of(e).unwrap_or("INTERNAL").to_owned();
             counter!(ERRORS, "code" => code).increment(1);
         }
     }

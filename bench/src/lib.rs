@@ -1,8 +1,8 @@
 //! Shared pieces of the benchmarks: starting gridgov over a database and a GraphQL client.
 
 use anyhow::{Context, bail};
-use gridgov::app::Application;
 use gridgov::config::{DatabaseSettings, ServeSettings};
+use gridgov::server::Application;
 use migration::{Migrator, MigratorTrait};
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -2,11 +2,8 @@
 
 pub mod audit;
 pub mod changes;
-pub mod cost;
-mod drive;
 pub mod grid;
 pub mod input;
-pub mod limits;
 pub mod mutation;
 pub mod organization;
 pub mod participation;
@@ -16,25 +13,19 @@ pub mod scalars;
 pub mod service;
 pub mod stats;
 
-use crate::db::STATEMENTS;
 use crate::error::{ApiError, ApiResult};
 use crate::events::ChangeHub;
 use crate::loaders::{ById, DbLoader};
 use crate::store::write::Actor;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{
-    Context, ErrorExtensionValues, ID, Interface, MergedObject, Object, Response, Schema,
-    ServerError, Value,
-};
+use async_graphql::{Context, ID, Interface, MergedObject, Object, Schema};
 use entity::{
     grid as grid_e, grid_assignment, membership, organization as org_e, participation as part_e,
     person as person_e, service as service_e,
 };
-use futures_util::future::{BoxFuture, try_join_all};
+use futures_util::future::try_join_all;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use uuid::Uuid;
 
 use grid::Grid;
@@ -55,28 +46,30 @@ pub struct RequestCtx {
     /// Committed changes: mutations number theirs, subscriptions listen.
     pub changes: Arc<ChangeHub>,
     /// Unmasked personal-data reads of this request, written to the access log when it ends.
-    pii_reads: Arc<std::sync::Mutex<Vec<(Uuid, &'static str)>>>,
+    pii_reads: PiiReads,
     /// Specs of the nested connections, built once per document field.
     pub child_specs: crate::loaders::ChildSpecs,
 }
 
+/// Unmasked personal-data reads of one request: (person, field).
+pub type PiiReads = Arc<std::sync::Mutex<Vec<(Uuid, &'static str)>>>;
+
 impl RequestCtx {
-    /// The context of an operation that runs outside an HTTP request (a subscription): its
-    /// DataLoader batches run on their own tasks.
-    pub fn detached(db: DatabaseConnection, actor: Actor, changes: Arc<ChangeHub>) -> Self {
-        let loader = DataLoader::new(
-            DbLoader {
-                db: db.clone(),
-                caller: actor.caller.clone(),
-            },
-            tokio::spawn,
-        );
+    /// The context of one operation: resolvers read from `db` through `loader`; unmasked
+    /// personal-data reads are noted in `pii_reads`, for the pipeline to log.
+    pub fn new(
+        db: DatabaseConnection,
+        loader: DataLoader<DbLoader>,
+        actor: Actor,
+        changes: Arc<ChangeHub>,
+        pii_reads: PiiReads,
+    ) -> Self {
         RequestCtx {
             db,
             loader: Arc::new(loader),
             actor,
             changes,
-            pii_reads: Arc::default(),
+            pii_reads,
             child_specs: Default::default(),
         }
     }
@@ -234,183 +227,18 @@ impl Default for participation::ParticipationQuery {
 
 pub type GridgovSchema = Schema<QueryRoot, mutation::MutationRoot, changes::SubscriptionRoot>;
 
-/// Builds the schema with the request limits of `limits`, introspection and suggestions on or
-/// off (no data attached: each request brings its own context).
-pub fn build_schema(limits: &crate::config::Limits, introspection: bool) -> GridgovSchema {
-    let mut builder = Schema::build(
-        QueryRoot::default(),
-        mutation::MutationRoot::default(),
-        changes::SubscriptionRoot,
-    )
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(limits.max_recursive_depth)
-    .data(stats::StatsPolicy {
-        min_count: limits.stats_min_count,
-    })
-    .extension(cost::CostLimit)
-    .extension(limits::DocumentLimits::new(limits, introspection));
-    if !introspection {
-        builder = builder.disable_introspection().disable_suggestions();
-    }
-    builder.finish()
-}
-
-/// The SDL of the schema (limits do not change it).
-pub fn sdl() -> String {
+/// The schema's builder, without limits or extensions (the server adds its own; see
+/// `server::pipeline::build_schema`).
+pub fn builder()
+-> async_graphql::SchemaBuilder<QueryRoot, mutation::MutationRoot, changes::SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         mutation::MutationRoot::default(),
         changes::SubscriptionRoot,
     )
-    .finish()
-    .sdl()
 }
 
-/// Gives every error a stable `extensions.code`, and hides the text of anything unexpected.
-pub fn classify(e: &mut ServerError) {
-    let ext = e
-        .extensions
-        .get_or_insert_with(ErrorExtensionValues::default);
-    if let Some(api) = e
-        .source
-        .as_ref()
-        .and_then(|s| s.downcast_ref::<ApiError>())
-        .cloned()
-    {
-        e.message = api.to_string();
-        api.fill_extensions(ext);
-    } else if e.source.is_some() {
-        // A resolver turned some other error into a GraphQL error with `?`: its text may hold
-        // internal detail, so the client gets a generic message and the log gets the cause.
-        tracing::error!(error = %e.message, "unclassified resolver error");
-        e.message = "internal error".to_owned();
-        ext.set("code", ApiError::Internal.code());
-    } else if ext.get("code").is_none() {
-        // Parse, validation and argument-coercion errors of async-graphql.
-        ext.set("code", "BAD_USER_INPUT");
-    }
-}
-
-/// Writes one access-log row per person whose personal data the request showed unmasked.
-async fn log_pii_reads(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    reads: Vec<(Uuid, &'static str)>,
-) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
-    let mut by_person: std::collections::BTreeMap<Uuid, std::collections::BTreeSet<&str>> =
-        Default::default();
-    for (person, field) in reads {
-        by_person.entry(person).or_default().insert(field);
-    }
-    if by_person.is_empty() {
-        return Ok(());
-    }
-    let now = crate::store::write::now();
-    let rows: Vec<_> = by_person
-        .into_iter()
-        .map(|(person_id, fields)| {
-            entity::pii_access_log::Model {
-                id: Uuid::now_v7(),
-                actor: actor.id.clone(),
-                person_id,
-                fields: fields.into_iter().collect::<Vec<_>>().join(","),
-                request_id: actor.request_id.clone(),
-                client_request_id: actor.client_request_id.clone(),
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            }
-            .into_active_model()
-            .reset_all()
-        })
-        .collect();
-    for chunk in rows.chunks(500) {
-        entity::pii_access_log::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The pools one request uses.
-#[derive(Clone, Copy)]
-pub struct Databases<'a> {
-    /// Writes and the personal-data access log.
-    pub primary: &'a DatabaseConnection,
-    /// What resolvers and loaders read from: a read replica for queries, else the primary.
-    pub reads: &'a DatabaseConnection,
-}
-
-/// Executes one GraphQL request with its own DataLoader and statement counter.
-///
-/// The DataLoader's batch futures run inside this future rather than on other tasks (see
-/// [`drive`]): a batch is first polled only after every resolver that can make progress has
-/// registered its key, so each level of a query is one statement whatever the page sizes
-/// (async-graphql issue 1306: no timer delay is needed to collect keys).
-pub async fn execute(
-    schema: &GridgovSchema,
-    dbs: Databases<'_>,
-    request: async_graphql::Request,
-    actor: Actor,
-    changes: &Arc<ChangeHub>,
-    rate: &Arc<cost::RateLimits>,
-    report_statements: bool,
-) -> Response {
-    let cost = Arc::new(cost::CostCtx::new(rate.clone(), actor.id.clone()));
-    let request = request.data(cost.clone());
-    let counter = Arc::new(AtomicU64::new(0));
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
-    let loader = DataLoader::new(
-        DbLoader {
-            db: dbs.reads.clone(),
-            caller: actor.caller.clone(),
-        },
-        move |fut: BoxFuture<'static, ()>| {
-            // The receiver lives until the request finishes, so sending cannot fail while a
-            // resolver still waits for the batch.
-            let _ = tx.send(fut);
-        },
-    )
-    .delay(Duration::ZERO);
-    let pii_reads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let logged_as = actor.clone();
-    let request = request.data(RequestCtx {
-        db: dbs.reads.clone(),
-        loader: Arc::new(loader),
-        actor,
-        changes: changes.clone(),
-        pii_reads: pii_reads.clone(),
-        child_specs: Default::default(),
-    });
-    let run = drive::Driven::new(schema.execute(request), rx);
-    let mut response = STATEMENTS.scope(counter.clone(), run).await;
-    let statements = counter.load(Ordering::Relaxed);
-    metrics::histogram!(crate::metrics::SQL_STATEMENTS).record(statements as f64);
-    let reads = std::mem::take(&mut *pii_reads.lock().unwrap_or_else(|p| p.into_inner()));
-    // On the primary even when the query read from a replica: a replica is read-only.
-    if let Err(e) = log_pii_reads(dbs.primary, &logged_as, reads).await {
-        // Personal data whose disclosure cannot be recorded is not disclosed.
-        tracing::error!(error = %e, "writing the PII access log failed; response withheld");
-        response = Response::from_errors(vec![ServerError::new("internal error", None)]);
-        if let Some(ext) = response.errors.first_mut().map(|e| {
-            e.extensions
-                .get_or_insert_with(ErrorExtensionValues::default)
-        }) {
-            ext.set("code", ApiError::Internal.code());
-        }
-    }
-    for e in &mut response.errors {
-        classify(e);
-    }
-    response
-        .extensions
-        .insert("cost".to_owned(), cost.extension(&response.data));
-    if report_statements {
-        response
-            .extensions
-            .insert("sqlStatements".to_owned(), Value::from(statements));
-    }
-    response
+/// The SDL of the schema (limits do not change it).
+pub fn sdl() -> String {
+    builder().finish().sdl()
 }

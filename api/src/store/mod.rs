@@ -8,6 +8,7 @@ pub mod organization;
 pub mod page;
 pub mod participation;
 pub mod person;
+pub mod pii;
 pub mod seal;
 pub mod service;
 pub mod stats;

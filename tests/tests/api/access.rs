@@ -458,8 +458,8 @@ db_test!(
         let q = "{ grids(first: 10) { nodes { code } } }";
         let body = app.gql(q, json!({})).await;
         let cost = &body["extensions"]["cost"];
-        assert_eq!(cost["requested"], 21);
-        assert_eq!(cost["actual"], 9, "data + connection + 7 grids");
+        assert_eq!(cost["requestedQueryCost"], 21);
+        assert_eq!(cost["actualQueryCost"], 9, "data + connection + 7 grids");
         assert_eq!(cost["throttleStatus"]["maximumAvailable"], 50);
         assert_eq!(cost["throttleStatus"]["restoreRate"], 1);
         assert_eq!(cost["throttleStatus"]["currentlyAvailable"], 29);
@@ -490,11 +490,22 @@ db_test!(
         // Buckets are per credential: an anonymous caller still has its own.
         let body = app.gql_as(None, q, json!({})).await;
         assert!(body.get("errors").is_none(), "{body}");
-        // More than a bucket holds is refused outright.
-        let body = app
-            .gql_as(None, "{ grids(first: 30) { nodes { code } } }", json!({}))
-            .await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+        // More than a bucket holds is refused outright: 400, and no Retry-After, since no
+        // wait makes it affordable.
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ grids(first: 30) { nodes { code } } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.headers().get("retry-after").is_none());
+        let body: Value = r.json().await.unwrap();
+        let e = &body["errors"][0]["extensions"];
+        assert_eq!(e["code"], "MAX_COST_EXCEEDED", "{body}");
+        assert_eq!(e["requestedQueryCost"], 61);
+        assert_eq!(e["maximumAvailable"], 50);
     }
 );
 

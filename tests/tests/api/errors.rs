@@ -46,7 +46,7 @@ db_test!(
             .gql("{ grids { totalCount nodes { code } } }", json!({}))
             .await;
         let e = &body["errors"][0];
-        assert_eq!(e["extensions"]["code"], "INTERNAL");
+        assert_eq!(e["extensions"]["code"], "UNAVAILABLE");
         let text = body.to_string().to_lowercase();
         for leak in ["select", "sqlx", "pool", "grid\"", "sqlite", "postgres"] {
             assert!(!text.contains(leak), "error leaks `{leak}`: {body}");

@@ -1,7 +1,7 @@
 //! Test harness: fresh databases, a running server, and a small GraphQL client.
 
-use gridgov::app::Application;
 use gridgov::config::{DatabaseSettings, DatabaseTuning, ServeSettings};
+use gridgov::server::Application;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};

@@ -157,7 +157,7 @@ async fn losing_the_database_fails_fast_and_recovers_by_itself() {
     let (status, body) = post(&app, query).await;
     assert_eq!(status, 503, "{body:#}");
     assert_eq!(
-        body["errors"][0]["extensions"]["code"], "INTERNAL",
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
         "{body:#}"
     );
     assert_eq!(body["errors"][0]["message"], "database unavailable");

@@ -548,7 +548,9 @@ db_test!(
         let f = fixture::load(&app.db).await;
         let cost = |body: &Value| {
             assert!(body.get("errors").is_none(), "{body:#}");
-            body["extensions"]["cost"]["requested"].as_u64().unwrap()
+            body["extensions"]["cost"]["requestedQueryCost"]
+                .as_u64()
+                .unwrap()
         };
         let g = json!({ "g": f.grid("D"), "from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z" });
         let list = cost(

@@ -393,7 +393,7 @@ async fn a_listener_url_that_is_not_postgres_is_refused_without_echoing_it() {
     let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
     let mut settings = gridgov::config::ServeSettings::ephemeral().unwrap();
     settings.notify_database_url = Some("postgres://u:s3cret@[::bad".into());
-    let Err(e) = gridgov::app::Application::build(db, settings).await else {
+    let Err(e) = gridgov::server::Application::build(db, settings).await else {
         panic!("a broken listener URL was accepted");
     };
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);

@@ -339,12 +339,16 @@ db_test!(
 
 db_test!(
     rate_limit_refusals_are_counted,
-    settings = |s: &mut ServeSettings| s.auth.rate_limit_points = 10,
+    settings = |s: &mut ServeSettings| {
+        s.auth.rate_limit_points = 10;
+        s.auth.rate_limit_restore = 1;
+    },
     |app| async move {
         let before = metric(&app, "gridgov_rate_limited_total ").await;
-        let body = app
-            .gql("{ grids(first: 50) { nodes { name } } }", json!({}))
-            .await;
+        // 9 points: the first call empties the bucket, the second must wait.
+        let q = "{ grids(first: 4) { nodes { name } } }";
+        app.gql(q, json!({})).await;
+        let body = app.gql(q, json!({})).await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
         let after = metric(&app, "gridgov_rate_limited_total ").await;
         assert!(after >= before + 1.0, "{before} → {after}");

@@ -3,23 +3,28 @@
 //! subscriptions-transport-ws.
 //!
 //! The client authenticates in `connection_init` with the credentials of the HTTP API
-//! (`{"authorization": "Bearer …"}` as `connectionParams`); a bad credential closes the
-//! connection. Only subscription operations run here — queries and mutations go to
-//! `POST /graphql`, where their limits, cost and access logging apply. Subscriptions never carry
+//! (`{"authorization": "Bearer …"}` as `connectionParams`; none for a PUBLIC caller). Only
+//! subscription operations run here — queries and mutations go to `POST /graphql`. Each
+//! subscription goes through the same pipeline as an HTTP operation (persisted documents,
+//! limits, cost, the batch driver and the statement counter). Subscriptions never carry
 //! unmasked personal data: the caller's `pii:read` scope does not apply to them, since an event
 //! stream cannot be written to the access log before it is shown.
 //!
-//! The credential is checked again every `GRIDGOV_WS_RECHECK` seconds, and a connection opened
-//! with a JWT is closed (4403) when the token's `exp` passes, whenever the next check is due.
+//! Close codes (graphql-ws): 4400 a message that is not one of the protocol's; 4401 a bad
+//! credential at `connection_init`, or a `subscribe` before the connection was acknowledged;
+//! 4403 a credential revoked or expired later (checked every `GRIDGOV_WS_RECHECK` seconds, and a
+//! JWT's `exp` closes the connection when it passes); 4408 no `connection_init` within 10 s;
+//! 4429 a second `connection_init`; 1001 the server is shutting down.
 
-use crate::app::{AppState, RequestId};
+use super::client_ip::client_ip;
+use super::pipeline::{Incoming, only_subscriptions};
+use super::request_id::RequestId;
+use super::state::AppState;
 use crate::auth;
 use crate::error::ApiError;
-use crate::schema::{self, RequestCtx};
 use crate::store::write::Actor;
 use async_graphql::http::{WebSocket as GqlWebSocket, WsMessage};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Data, Executor, Request, Response, ServerError};
+use async_graphql::{Data, Executor, Request, Response};
 use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -27,9 +32,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use futures_util::{SinkExt, future};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Subscriptions one connection may hold at once.
 pub const MAX_SUBSCRIPTIONS: usize = 20;
@@ -37,13 +43,16 @@ pub const MAX_SUBSCRIPTIONS: usize = 20;
 /// Largest client message accepted (a subscribe message with its document).
 const MAX_MESSAGE: usize = 64 * 1024;
 
+/// How long a client has to send `connection_init` after the upgrade.
+const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The sub-protocols spoken, preferred first.
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
 /// Upgrades `GET /graphql/ws` to a GraphQL WebSocket connection.
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -54,17 +63,19 @@ pub async fn upgrade(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|p| p.trim().to_ascii_lowercase()))
         .collect();
+    let media = super::reply::negotiate(&headers);
     let Some(chosen) = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "offer the WebSocket sub-protocol `graphql-transport-ws` (npm graphql-ws)",
-        )
-            .into_response();
+        let e = ApiError::BadUserInput {
+            message: "offer the WebSocket sub-protocol `graphql-transport-ws` (npm graphql-ws)"
+                .to_owned(),
+            field: None,
+        };
+        return super::reply::refusal(&e, media);
     };
-    let protocol = match chosen.parse() {
-        Ok(p) => p,
-        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    let Ok(protocol) = chosen.parse() else {
+        return StatusCode::BAD_REQUEST.into_response();
     };
+    let client = client_ip(peer.ip(), &headers, &state.settings.trusted_proxies);
     let mut response = ws
         .protocols(PROTOCOLS)
         .max_message_size(MAX_MESSAGE)
@@ -77,24 +88,31 @@ pub async fn upgrade(
     response
 }
 
+/// What `connection_init` established, shared by the connection loop and its executor.
+#[derive(Default)]
+struct Session {
+    actor: OnceLock<Actor>,
+    /// The credential the connection was opened with, checked again every `ws_recheck`
+    /// seconds.
+    credential: OnceLock<HeaderMap>,
+    /// When the connection's credential expires.
+    expires: OnceLock<tokio::time::Instant>,
+    /// `connection_init` was refused: the close async-graphql sends next is a 4401.
+    refused: AtomicBool,
+}
+
 /// Runs one connection until either side closes it.
 async fn serve(
     socket: WebSocket,
     state: AppState,
     protocol: async_graphql::http::WebSocketProtocols,
-    client: SocketAddr,
+    client: IpAddr,
     id: RequestId,
 ) {
-    let actor: Arc<OnceLock<Actor>> = Arc::new(OnceLock::new());
-    // The credential the connection was opened with, checked again every `ws_recheck` seconds.
-    let credential: Arc<OnceLock<HeaderMap>> = Arc::new(OnceLock::new());
-    let init_credential = credential.clone();
-    // When the connection's JWT expires.
-    let expires: Arc<OnceLock<tokio::time::Instant>> = Arc::new(OnceLock::new());
-    let init_expires = expires.clone();
+    let session = Arc::new(Session::default());
     let executor = WsExecutor {
         state: state.clone(),
-        actor: actor.clone(),
+        session: session.clone(),
         open: Arc::new(AtomicUsize::new(0)),
     };
     let (mut sink, source) = socket.split();
@@ -108,61 +126,73 @@ async fn serve(
             })
         });
     let init_state = state.clone();
+    let init_session = session.clone();
     let connection = GqlWebSocket::new(executor, input, protocol).on_connection_init(
         move |params: serde_json::Value| async move {
-            let token = ["authorization", "Authorization"]
+            let refused = |e: ApiError| {
+                init_session.refused.store(true, Ordering::SeqCst);
+                async_graphql::Error::new(format!("Unauthorized: {e}"))
+            };
+            let token = match ["authorization", "Authorization"]
                 .iter()
-                .find_map(|k| params.get(*k).and_then(|v| v.as_str()))
-                .map(str::to_owned);
+                .find_map(|k| params.get(*k))
+            {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(t)) => Some(t.clone()),
+                Some(_) => return Err(refused(ApiError::Unauthenticated)),
+            };
             let mut headers = HeaderMap::new();
             if let Some(t) = &token {
-                let value = HeaderValue::from_str(t)
-                    .map_err(|_| async_graphql::Error::new("malformed authorization"))?;
+                let value =
+                    HeaderValue::from_str(t).map_err(|_| refused(ApiError::Unauthenticated))?;
                 headers.insert(header::AUTHORIZATION, value);
             }
-            let mut caller = auth::authenticate(
-                &init_state.db,
-                &init_state.settings.auth,
-                &headers,
-                &client.ip().to_string(),
-            )
-            .await
-            .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+            let mut caller = init_state
+                .authenticate(&headers, client)
+                .await
+                .map_err(refused)?;
             caller.scopes.retain(|s| s != auth::PII_READ);
             if let Some(at) = token.as_deref().and_then(|t| jwt_expiry(&init_state, t)) {
-                let _ = init_expires.set(at);
+                let _ = init_session.expires.set(at);
             }
-            let _ = init_credential.set(headers);
-            let _ = actor.set(Actor {
-                id: caller.id.clone(),
-                request_id: id.id.clone(),
-                client_request_id: id.client.clone(),
-                caller: Arc::new(caller),
-            });
+            let _ = init_session.credential.set(headers);
+            let _ = init_session.actor.set(AppState::actor(caller, &id));
             Ok(Data::default())
         },
     );
     let mut connection = std::pin::pin!(connection);
-    let period = std::time::Duration::from_secs(state.settings.ws_recheck);
+    let period = Duration::from_secs(state.settings.ws_recheck);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let init_deadline = tokio::time::Instant::now() + CONNECTION_INIT_TIMEOUT;
     loop {
         // Set during `connection_init`, before the acknowledgement this loop then forwards: the
         // next turn of the loop sees it.
         let expiry = async {
-            match expires.get() {
+            match session.expires.get() {
                 Some(at) => tokio::time::sleep_until(*at).await,
                 None => std::future::pending().await,
+            }
+        };
+        let uninitialised = async {
+            if session.actor.get().is_none() && !session.refused.load(Ordering::SeqCst) {
+                tokio::time::sleep_until(init_deadline).await;
+            } else {
+                std::future::pending::<()>().await;
             }
         };
         let message = tokio::select! {
             m = connection.next() => m,
             () = expiry => {
-                close(&mut sink, 4403, "Forbidden: the token has expired").await;
+                close(&mut sink, 4403, "Forbidden: the credential has expired").await;
+                break;
+            }
+            () = uninitialised => {
+                close(&mut sink, 4408, "Connection initialisation timeout").await;
                 break;
             }
             _ = recheck.tick() => {
-                if still_valid(&state, credential.get(), &client).await {
+                if still_valid(&state, session.credential.get(), client).await {
                     continue;
                 }
                 // Revoked or expired since the connection opened: the client must come back
@@ -180,6 +210,7 @@ async fn serve(
         let sent = match message {
             WsMessage::Text(text) => sink.send(Message::Text(text.into())).await,
             WsMessage::Close(code, reason) => {
+                let (code, reason) = close_code(&session, code, reason);
                 close(&mut sink, code, reason).await;
                 break;
             }
@@ -187,6 +218,18 @@ async fn serve(
         if sent.is_err() {
             break;
         }
+    }
+}
+
+/// The graphql-ws close code of a close async-graphql asks for: it closes a refused
+/// `connection_init` and a message it cannot read alike with 1002, and a `subscribe` before the
+/// acknowledgement with 1011.
+fn close_code(session: &Session, code: u16, reason: String) -> (u16, String) {
+    match code {
+        1002 if session.refused.load(Ordering::SeqCst) => (4401, reason),
+        1002 => (4400, format!("Invalid message received: {reason}")),
+        1011 if session.actor.get().is_none() => (4401, "Unauthorized".to_owned()),
+        _ => (code, reason),
     }
 }
 
@@ -211,8 +254,13 @@ fn jwt_expiry(state: &AppState, authorization: &str) -> Option<tokio::time::Inst
 async fn close(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
     code: u16,
-    reason: impl Into<axum::extract::ws::Utf8Bytes>,
+    reason: impl Into<String>,
 ) {
+    let mut reason: String = reason.into();
+    // A close frame's reason is at most 123 bytes.
+    while reason.len() > 123 {
+        reason.pop();
+    }
     let _ = sink
         .send(Message::Close(Some(CloseFrame {
             code,
@@ -225,22 +273,14 @@ async fn close(
 /// ends the connection: while the database is unreachable the connection stays (its streams
 /// read nothing new meanwhile). A connection that has not authenticated yet has nothing to
 /// check.
-async fn still_valid(
-    state: &AppState,
-    credential: Option<&HeaderMap>,
-    client: &SocketAddr,
-) -> bool {
+async fn still_valid(state: &AppState, credential: Option<&HeaderMap>, client: IpAddr) -> bool {
     let Some(headers) = credential else {
         return true;
     };
-    let checked = auth::authenticate(
-        &state.db,
-        &state.settings.auth,
-        headers,
-        &client.ip().to_string(),
+    !matches!(
+        state.authenticate(headers, client).await,
+        Err(ApiError::Unauthenticated)
     )
-    .await;
-    !matches!(checked, Err(ApiError::Unauthenticated))
 }
 
 /// Runs the operations of one connection: subscriptions only, each with the connection's
@@ -248,34 +288,13 @@ async fn still_valid(
 #[derive(Clone)]
 struct WsExecutor {
     state: AppState,
-    actor: Arc<OnceLock<Actor>>,
+    session: Arc<Session>,
     open: Arc<AtomicUsize>,
 }
 
 /// A response holding one error with its `extensions.code`.
 fn refusal(e: ApiError) -> Response {
-    let mut error = ServerError::new(e.to_string(), None);
-    e.fill_extensions(
-        error
-            .extensions
-            .get_or_insert_with(async_graphql::ErrorExtensionValues::default),
-    );
-    Response::from_errors(vec![error])
-}
-
-/// Whether `request` selects a subscription operation (`None` when it does not parse: the
-/// schema then reports the syntax error). The parsed document stays in the request.
-fn is_subscription(request: &mut Request) -> Option<bool> {
-    let name = request.operation_name.clone();
-    let doc = request.parsed_query().ok()?;
-    let ty = match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty,
-        DocumentOperations::Multiple(ops) => match &name {
-            Some(name) => ops.get(name.as_str())?.node.ty,
-            None => return None,
-        },
-    };
-    Some(ty == OperationType::Subscription)
+    Response::from_errors(vec![e.to_server_error()])
 }
 
 /// One open subscription: counted per connection and in `gridgov_subscriptions_open` until
@@ -308,51 +327,31 @@ impl Executor for WsExecutor {
 
     fn execute_stream(
         &self,
-        mut request: Request,
+        request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let refuse = |e| stream::once(future::ready(refusal(e))).boxed();
-        let Some(actor) = self.actor.get().cloned() else {
+        let Some(actor) = self.session.actor.get().cloned() else {
             return refuse(ApiError::Unauthenticated);
         };
-        if is_subscription(&mut request) == Some(false) {
-            return refuse(only_subscriptions());
-        }
         let Some(open) = Open::take(&self.open) else {
             return refuse(ApiError::bad_input(
                 "subscribe",
                 format!("a connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions"),
             ));
         };
-        let state = &self.state;
-        let cost = Arc::new(schema::cost::CostCtx::new(
-            state.rate.clone(),
-            actor.id.clone(),
-        ));
-        let request = request.data(cost).data(RequestCtx::detached(
-            state.db.clone(),
-            actor,
-            state.changes.clone(),
-        ));
-        let events = state
-            .schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default());
-        // Event cursors are sealed: the stream is polled with the cursor key in scope.
-        crate::store::seal::scope_stream(state.cursor_key.clone(), events)
-            .map(move |mut response| {
-                let _held = &open;
-                for e in &mut response.errors {
-                    schema::classify(e);
-                }
-                response
-            })
-            .boxed()
+        let state = self.state.clone();
+        let session = session_data.unwrap_or_default();
+        stream::once(async move {
+            state
+                .subscribe(Incoming::from(request), &actor, session)
+                .await
+        })
+        .flatten()
+        .map(move |response| {
+            let _held = &open;
+            response
+        })
+        .boxed()
     }
-}
-
-fn only_subscriptions() -> ApiError {
-    ApiError::bad_input(
-        "query",
-        "only subscriptions run over WebSocket; send queries and mutations to POST /graphql",
-    )
 }

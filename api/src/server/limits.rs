@@ -11,24 +11,19 @@
 //! linear in the document's text whatever it expands to, and refuses a document over
 //! `GRIDGOV_MAX_EXPANDED_FIELDS` before async-graphql walks it.
 //!
-//! The pass runs in the `prepare_request` hook, not in `parse_query`: async-graphql's parse
-//! future already includes its own (unmemoised) recursion check, so the document must be
-//! measured before that future runs.
+//! The pipeline runs this pass once it has parsed the document and before handing it to
+//! async-graphql, whose preparation includes its own (unmemoised) recursion check.
 //!
 //! Every count is taken through fragments, at any depth, once per use: an alias inside a
 //! fragment spread three times counts three times, as the executor resolves it three times.
 //! Depth and complexity stay async-graphql's (both follow spreads), and are affordable once
 //! the expanded size is bounded.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, Request, ServerError, ServerResult};
+use async_graphql::{Name, Positioned, ServerError};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Refuses documents that expand too far, nest too deep, or hold too many aliases, and
 /// operations with too many root fields or that introspect a server that does not allow it.
@@ -44,12 +39,6 @@ pub struct DocumentLimits {
     pub max_recursive_depth: usize,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
 }
 
 /// What a selection set amounts to once every fragment spread in it is replaced by its
@@ -192,11 +181,6 @@ fn refuse(message: String) -> ServerError {
     e
 }
 
-/// The outcome of [`DocumentLimits::check`] when the transport has run it already, as request
-/// data: the HTTP transport checks long documents where it parses them, off the runtime's
-/// workers. (Request data is typed, so a client cannot supply it.)
-pub struct Checked(pub Result<(), ServerError>);
-
 impl DocumentLimits {
     /// The limits of `limits`, with introspection allowed or not.
     pub fn new(limits: &crate::config::Limits, introspection: bool) -> Self {
@@ -301,34 +285,6 @@ impl DocumentLimits {
             }
         }
         Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let earlier = request
-            .data
-            .get(&std::any::TypeId::of::<Checked>())
-            .and_then(|d| d.as_ref().downcast_ref::<Checked>())
-            .map(|c| c.0.clone());
-        match earlier {
-            Some(outcome) => outcome?,
-            // Parses the document unless the transport already has (async-graphql then reuses
-            // it); a syntax error is left for async-graphql to report as usual.
-            None => {
-                self.check_size(&request.query)?;
-                if let Ok(doc) = request.parsed_query() {
-                    self.check(doc)?;
-                }
-            }
-        }
-        next.run(ctx, request).await
     }
 }
 
