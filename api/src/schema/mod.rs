@@ -12,6 +12,7 @@ pub mod relay;
 pub mod scalars;
 pub mod service;
 pub mod stats;
+pub mod viewer;
 
 use crate::error::{ApiError, ApiResult};
 use crate::events::ChangeHub;
@@ -197,6 +198,7 @@ pub struct QueryRoot(
     audit::PiiAccessQuery,
     stats::StatsQuery,
     changes::ChangeQuery,
+    viewer::ViewerQuery,
 );
 
 impl Default for grid::GridQuery {

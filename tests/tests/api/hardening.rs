@@ -202,6 +202,8 @@ db_test!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "the timeout did not cut the request"
         );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
         blocker.rollback().await.unwrap();
         let data = app
             .data("{ organizations { totalCount } }", json!({}))

@@ -7,6 +7,7 @@ mod harness;
 mod abuse;
 mod access;
 mod changes;
+mod conventions;
 mod disclosure;
 mod errors;
 mod fixture;

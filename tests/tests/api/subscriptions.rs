@@ -413,14 +413,14 @@ db_test!(
 db_test!(
     the_websocket_endpoint_refuses_what_it_must,
     |app| async move {
-        // A bad credential ends the connection during the handshake.
+        // A bad credential ends the connection during the handshake with graphql-ws's 4401.
         let mut bad = Sub::spawn(app.addr, Some("gg_not-a-key"), SERVICE_CHANGED, json!({})).await;
         let line = bad.next().await;
-        assert!(
-            line.get("closed").is_some() || line.get("error").is_some(),
-            "{line}"
-        );
         assert_ne!(line, json!({ "connected": true }));
+        let code = line["closed"]["code"]
+            .as_u64()
+            .or(line["error"]["code"].as_u64());
+        assert_eq!(code, Some(4401), "{line}");
 
         // Queries and mutations belong to POST /graphql.
         let mut query = Sub::start(
