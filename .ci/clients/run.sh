@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the client examples (.ci/clients/apollo.mjs, and gql.py when Python is there) against a
+# Runs the client examples (.ci/clients/apollo.mjs, then gql_example.py) against a
 # live `gridgov serve --demo` on a free port with a fresh SQLite database. Called by .ci/run after
 # `cargo build -p gridgov`; run it by hand the same way: `bash .ci/clients/run.sh [CHECK…]`
-# (CHECK names are apollo.mjs's: unauthenticated apq pagination subscription).
+# (CHECK names are apollo.mjs's: unauthenticated apq pagination subscription; with any CHECK
+# the Python example is left out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -43,8 +44,15 @@ fi
 status=0
 node .ci/clients/apollo.mjs "http://$ADDR/graphql" "$KEY" "$@" || status=$?
 
+if [ "$#" -eq 0 ]; then
+  echo "== Python gql example"
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check -r .ci/clients/requirements.txt
+  "$WORK/venv/bin/python" .ci/clients/gql_example.py "http://$ADDR/graphql" "$KEY" || status=$?
+fi
+
 if [ "$status" -ne 0 ]; then
   echo "---- server log" >&2
-  tail -n 50 "$WORK/server.log" >&2
+  grep -v "key" "$WORK/server.log" | tail -n 50 >&2
 fi
 exit "$status"
