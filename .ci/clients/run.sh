@@ -53,6 +53,6 @@ fi
 
 if [ "$status" -ne 0 ]; then
   echo "---- server log" >&2
-  grep -v "key" "$WORK/server.log" | tail -n 50 >&2
+  grep -v "Demo ADMIN key\\|\"Authorization\"" "$WORK/server.log" | tail -n 50 >&2
 fi
 exit "$status"
