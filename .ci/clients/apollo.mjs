@@ -11,6 +11,7 @@ import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCach
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
+import { OperationTypeNode } from 'graphql';
 import { createClient as createWsClient } from 'graphql-ws';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
@@ -45,7 +46,7 @@ const cache = () =>
 const apqDefault = !process.env.APQ_OFF;
 
 /// A client, and the log of every HTTP exchange it made (request body, status, headers, body).
-function portalClient({ token, apq = apqDefault, useGETForHashedQueries = false } = {}) {
+function portalClient({ token, apq = apqDefault, useGETForHashedQueries = false, wsClient } = {}) {
   const exchanges = [];
   const recordingFetch = async (input, init = {}) => {
     const response = await fetch(input, init);
@@ -78,7 +79,11 @@ function portalClient({ token, apq = apqDefault, useGETForHashedQueries = false 
     fetch: recordingFetch,
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
-  const link = apq ? ApolloLink.from([new PersistedQueryLink({ sha256, useGETForHashedQueries }), http]) : http;
+  const httpChain = apq ? ApolloLink.from([new PersistedQueryLink({ sha256, useGETForHashedQueries }), http]) : http;
+  // Subscriptions over the WebSocket, everything else over HTTP.
+  const link = wsClient
+    ? ApolloLink.split((op) => op.operationType === OperationTypeNode.SUBSCRIPTION, new GraphQLWsLink(wsClient), httpChain)
+    : httpChain;
   return { client: new ApolloClient({ link, cache: cache() }), exchanges };
 }
 
@@ -261,14 +266,13 @@ async function pagination() {
 
 async function subscription() {
   console.log('subscription: GraphQLWsLink and a mutation');
-  const { client } = portalClient({ token: apiKey });
   const wsClient = createWsClient({
     url: url.replace(/^http/, 'ws') + '/ws',
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${apiKey}` },
     retryAttempts: 0,
   });
-  const subscriber = new ApolloClient({ link: new GraphQLWsLink(wsClient), cache: cache() });
+  const { client } = portalClient({ token: apiKey, wsClient });
   try {
     const { data } = await client.query({
       query: gql`query AnyService { services(first: 1, filter: { status: [PUBLISHED] }) { nodes { id title version } } }`,
@@ -279,7 +283,7 @@ async function subscription() {
     const events = [];
     const connected = new Promise((resolve) => wsClient.on('connected', resolve));
     const seen = new Promise((resolve, reject) => {
-      subscriber
+      client
         .subscribe({
           query: gql`subscription Watch { serviceChanged { kind objectId node { id title } } }`,
         })
