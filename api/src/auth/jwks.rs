@@ -53,8 +53,6 @@ struct Inner {
     /// starting their own.
     fetching: tokio::sync::Mutex<()>,
     http: OnceLock<Option<reqwest::Client>>,
-    /// Fetches attempted, for tests and diagnostics.
-    fetches: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -99,11 +97,6 @@ impl KeySet {
         state.keys.get(&(kid.to_owned(), alg)).cloned()
     }
 
-    /// How many fetches of the set were attempted.
-    pub fn fetches(&self) -> u64 {
-        self.0.fetches.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// The cached key, whether the set is stale, and whether a fetch is allowed now.
     fn lookup(&self, source: &Source, kid: &str, alg: Algorithm) -> (Option<Arc<Key>>, bool, bool) {
         let Ok(state) = self.0.state.read() else {
@@ -129,9 +122,6 @@ impl KeySet {
             }
             state.attempted = Some(now);
         }
-        self.0
-            .fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = match self.client(source) {
             Some(client) => fetch(client, source).await,
             None => Err("no HTTP client".to_owned()),
