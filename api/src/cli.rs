@@ -71,6 +71,14 @@ pub enum ApikeyAction {
     List,
     /// Revoke a key by id.
     Revoke { id: uuid::Uuid },
+    /// Issue a replacement for a key (same role, grids, organisation, scopes and expiry) and
+    /// print it once; the old key stays valid for the grace period, then is refused.
+    Rotate {
+        id: uuid::Uuid,
+        /// How long the old key stays valid: a number and s, m, h or d (at most 90d).
+        #[arg(long, default_value = "7d", value_parser = crate::auth::apikey::parse_duration)]
+        grace: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -221,17 +229,25 @@ async fn apikey(db: &sea_orm::DatabaseConnection, action: ApikeyAction) -> anyho
             eprintln!("Store the key now: it is not shown again and only its hash is kept.");
         }
         ApikeyAction::List => {
-            println!("id\tname\trole\tgrids\tscopes\texpires\trevoked");
+            println!("id\tname\trole\tgrids\tscopes\texpires\trevoked\treplaced");
             for k in apikey::list(db).await? {
+                let replaced = match (k.replaced_by, k.grace_until) {
+                    (Some(by), Some(until)) => {
+                        format!("replaced by {by}, valid until {}", until.to_rfc3339())
+                    }
+                    (Some(by), None) => format!("replaced by {by}"),
+                    _ => String::new(),
+                };
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     k.id,
                     k.name,
                     k.role,
                     k.grid_codes,
                     k.scopes,
                     k.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    k.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                    k.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    replaced
                 );
             }
         }
@@ -240,6 +256,15 @@ async fn apikey(db: &sea_orm::DatabaseConnection, action: ApikeyAction) -> anyho
                 anyhow::bail!("no API key {id}");
             }
             println!("revoked {id}");
+        }
+        ApikeyAction::Rotate { id, grace } => {
+            let rotated = apikey::rotate(db, id, grace).await?;
+            println!("id:  {}", rotated.new.id);
+            println!("key: {}", rotated.key);
+            if let Some(until) = rotated.old.grace_until {
+                eprintln!("The old key {id} stays valid until {}.", until.to_rfc3339());
+            }
+            eprintln!("Store the key now: it is not shown again and only its hash is kept.");
         }
     }
     Ok(())

@@ -173,9 +173,33 @@ pub struct AuthSettings {
     /// Shared secret of HS256 JWTs.
     #[arg(long, env = "GRIDGOV_JWT_HS256_SECRET", hide_env_values = true)]
     pub jwt_hs256_secret: Option<String>,
-    /// PEM public key of RS256 JWTs (takes precedence over the HS256 secret).
+    /// PEM public key of RS256 JWTs (a public key here or in `GRIDGOV_JWT_ES256_PUBLIC_KEY`
+    /// turns the HS256 secret off).
     #[arg(long, env = "GRIDGOV_JWT_RS256_PUBLIC_KEY", hide_env_values = true)]
     pub jwt_rs256_public_key: Option<String>,
+    /// PEM public key (P-256) of ES256 JWTs.
+    #[arg(long, env = "GRIDGOV_JWT_ES256_PUBLIC_KEY", hide_env_values = true)]
+    pub jwt_es256_public_key: Option<String>,
+    /// URL of an identity provider's JWKS document: JWTs are then checked against its RS256
+    /// and ES256 keys, chosen by the token's `kid`, and the static keys and the HS256 secret
+    /// are not used.
+    #[arg(long, env = "GRIDGOV_JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+    /// Fewest seconds between two fetches of the JWKS (a token naming an unknown `kid` causes
+    /// a fetch at most this often; a `Cache-Control: max-age` shorter than this is raised to it).
+    #[arg(long, env = "GRIDGOV_JWT_JWKS_MIN_REFRESH", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub jwt_jwks_min_refresh: u64,
+    /// Seconds fetched JWKS keys are fresh when the response names no `Cache-Control:
+    /// max-age` (a max-age is honoured up to one day); stale keys keep working while they are
+    /// fetched again.
+    #[arg(long, env = "GRIDGOV_JWT_JWKS_REFRESH", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub jwt_jwks_refresh: u64,
+    /// Seconds one fetch of the JWKS may take, connecting included.
+    #[arg(long, env = "GRIDGOV_JWT_JWKS_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub jwt_jwks_timeout: u64,
+    /// The keys fetched from `jwt_jwks_url`, shared by every clone of these settings.
+    #[arg(skip)]
+    pub jwks: crate::auth::jwks::KeySet,
     /// Required `iss` of JWTs.
     #[arg(long, env = "GRIDGOV_JWT_ISSUER", default_value = "gridgov")]
     pub jwt_issuer: String,
@@ -205,6 +229,12 @@ impl std::fmt::Debug for AuthSettings {
                 &self.jwt_hs256_secret.as_ref().map(|_| "<secret>"),
             )
             .field("jwt_rs256_public_key", &self.jwt_rs256_public_key.is_some())
+            .field("jwt_es256_public_key", &self.jwt_es256_public_key.is_some())
+            .field("jwt_jwks_url", &self.jwt_jwks_url)
+            .field("jwt_jwks_min_refresh", &self.jwt_jwks_min_refresh)
+            .field("jwt_jwks_refresh", &self.jwt_jwks_refresh)
+            .field("jwt_jwks_timeout", &self.jwt_jwks_timeout)
+            .field("jwks", &self.jwks)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_leeway", &self.jwt_leeway)

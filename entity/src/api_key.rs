@@ -22,6 +22,10 @@ pub struct Model {
     pub scopes: String,
     pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The key that `gridgov apikey rotate` issued to replace this one.
+    pub replaced_by: Option<Uuid>,
+    /// End of a replaced key's grace period: it is refused from then on.
+    pub grace_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -1,5 +1,8 @@
 //! API keys: `gg_` followed by 40 random letters and digits, stored only as a SHA-256 hash
 //! (the keys are random enough that a slow password hash adds nothing).
+//!
+//! [`rotate`] issues a replacement with the same rights and keeps the old key valid for a grace
+//! period (`grace_until`), so that a partner can deploy the new key before the old one stops.
 
 use super::{Caller, Role, grid_scopes};
 use crate::error::{ApiError, ApiResult};
@@ -8,9 +11,10 @@ use chrono::{DateTime, Utc};
 use entity::api_key;
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -37,6 +41,13 @@ pub async fn create(
     db: &DatabaseConnection,
     new: NewKey,
 ) -> Result<(api_key::Model, String), DbErr> {
+    insert(db, new).await
+}
+
+async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewKey,
+) -> Result<(api_key::Model, String), DbErr> {
     let secret: String = rand::rng()
         .sample_iter(&Alphanumeric)
         .take(40)
@@ -54,14 +65,152 @@ pub async fn create(
         scopes: serde_json::to_string(&new.scopes).unwrap_or_else(|_| "[]".into()),
         expires_at: new.expires_at,
         revoked_at: None,
+        replaced_by: None,
+        grace_until: None,
         created_at: at,
         updated_at: at,
         version: 1,
     };
     api_key::Entity::insert(model.clone().into_active_model().reset_all())
-        .exec_without_returning(db)
+        .exec_without_returning(conn)
         .await?;
     Ok((model, key))
+}
+
+/// The longest grace period of a rotated key.
+pub const MAX_GRACE: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
+
+/// Parses a duration such as `7d`, `12h`, `30m` or `45s` (a whole number and one unit).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let unit = s
+        .char_indices()
+        .last()
+        .map(|(i, _)| i)
+        .ok_or("empty duration")?;
+    let (number, suffix) = s.split_at(unit);
+    let scale: u64 = match suffix {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{s}`: end the duration with s, m, h or d, e.g. 7d"
+            ));
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}`: a whole number then s, m, h or d, e.g. 7d"))?;
+    n.checked_mul(scale)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
+
+/// Why a key could not be rotated; every message is fit for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("no API key {0}")]
+    NotFound(Uuid),
+    #[error("API key {0} is revoked")]
+    Revoked(Uuid),
+    #[error("API key {0} has expired")]
+    Expired(Uuid),
+    #[error("API key {old} was already replaced by {new}; rotate that one instead")]
+    AlreadyReplaced { old: Uuid, new: Uuid },
+    #[error("the grace period may last 90 days at most")]
+    GraceTooLong,
+    #[error("API key {0} has an unknown role")]
+    UnknownRole(Uuid),
+    #[error("API key {0} changed meanwhile; try again")]
+    Conflict(Uuid),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// A rotation: the old key (now with `replaced_by` and `grace_until`), its replacement and the
+/// replacement's secret — the only time it is seen.
+#[derive(Debug)]
+pub struct Rotated {
+    pub old: api_key::Model,
+    pub new: api_key::Model,
+    pub key: String,
+}
+
+/// Issues a replacement for key `id` with the same name, role, grids, organisation, scopes and
+/// expiry; the old key stays valid for `grace` more (then UNAUTHENTICATED).
+pub async fn rotate(
+    db: &DatabaseConnection,
+    id: Uuid,
+    grace: std::time::Duration,
+) -> Result<Rotated, RotateError> {
+    if grace > MAX_GRACE {
+        return Err(RotateError::GraceTooLong);
+    }
+    let old = api_key::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(RotateError::NotFound(id))?;
+    let at = now();
+    if old.revoked_at.is_some() {
+        return Err(RotateError::Revoked(id));
+    }
+    if let Some(new) = old.replaced_by {
+        return Err(RotateError::AlreadyReplaced { old: id, new });
+    }
+    if old.expires_at.is_some_and(|e| e <= at) {
+        return Err(RotateError::Expired(id));
+    }
+    let grace_until =
+        at + chrono::Duration::from_std(grace).map_err(|_| RotateError::GraceTooLong)?;
+    let new = NewKey {
+        name: old.name.clone(),
+        role: old.role.parse().map_err(|_| RotateError::UnknownRole(id))?,
+        grid_codes: serde_json::from_str(&old.grid_codes).unwrap_or_default(),
+        organization_id: old.organization_id,
+        scopes: serde_json::from_str(&old.scopes).unwrap_or_default(),
+        expires_at: old.expires_at,
+    };
+    // The insert comes first, so that SQLite takes its write lock at once; the update is
+    // conditional, so that of two concurrent rotations (or a rotation and a revocation) one
+    // fails instead of leaving two replacements.
+    let txn = db.begin().await?;
+    let (new, key) = insert(&txn, new).await?;
+    let updated = api_key::Entity::update_many()
+        .col_expr(api_key::Column::ReplacedBy, Expr::value(new.id))
+        .col_expr(api_key::Column::GraceUntil, Expr::value(grace_until))
+        .col_expr(api_key::Column::UpdatedAt, Expr::value(at))
+        .col_expr(
+            api_key::Column::Version,
+            Expr::col(api_key::Column::Version).add(1),
+        )
+        .filter(api_key::Column::Id.eq(id))
+        .filter(api_key::Column::Version.eq(old.version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(RotateError::Conflict(id));
+    }
+    txn.commit().await?;
+    CACHE.invalidate_all();
+    let old = api_key::Model {
+        replaced_by: Some(new.id),
+        grace_until: Some(grace_until),
+        updated_at: at,
+        version: old.version + 1,
+        ..old
+    };
+    Ok(Rotated { old, new, key })
+}
+
+/// When key `k` stops being valid: its expiry or the end of its grace period, the earlier.
+pub fn valid_until(k: &api_key::Model) -> Option<DateTime<Utc>> {
+    match (k.expires_at, k.grace_until) {
+        (Some(e), Some(g)) => Some(std::cmp::min(e, g)),
+        (e, g) => e.or(g),
+    }
 }
 
 pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_key::Model>, DbErr> {
@@ -89,7 +238,7 @@ pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
 /// How long a key, once checked, is trusted without looking it up again.
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A checked key's caller and its expiry.
+/// A checked key's caller and when it stops being valid.
 type CachedKey = (Caller, Option<DateTime<Utc>>);
 
 /// Callers of recently checked keys, by key hash (never the key itself): a partner's requests
@@ -105,7 +254,8 @@ static CACHE: std::sync::LazyLock<moka::sync::Cache<String, CachedKey>> =
             .build()
     });
 
-/// The caller behind an API key; UNAUTHENTICATED when unknown, revoked or expired.
+/// The caller behind an API key; UNAUTHENTICATED when unknown, revoked, expired or past the
+/// grace period of its rotation.
 pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Caller> {
     let key_hash = hash(key);
     if let Some((caller, expires)) = CACHE.get(&key_hash)
@@ -120,7 +270,8 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Calle
     let Some(k) = found else {
         return Err(ApiError::Unauthenticated);
     };
-    if k.revoked_at.is_some() || k.expires_at.is_some_and(|e| e <= Utc::now()) {
+    let until = valid_until(&k);
+    if k.revoked_at.is_some() || until.is_some_and(|e| e <= Utc::now()) {
         return Err(ApiError::Unauthenticated);
     }
     let role: Role = k.role.parse().map_err(|_| ApiError::Unauthenticated)?;
@@ -133,7 +284,34 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Calle
         organization_id: k.organization_id,
         person_id: None,
         scopes,
+        expires_at: until.map(std::time::SystemTime::from),
     };
-    CACHE.insert(key_hash, (caller.clone(), k.expires_at));
+    CACHE.insert(key_hash, (caller.clone(), until));
     Ok(caller)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_one_unit() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "d",
+            "7",
+            "7w",
+            "-1d",
+            "1.5d",
+            "7 d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,17 +1,30 @@
-//! JWT bearer tokens of portal users: HS256 with a shared secret or RS256 with a public key;
-//! issuer, audience, expiry (`exp`, required) and not-before (`nbf`, when present) checked, with
+//! JWT bearer tokens of portal users, verified by one of (first match wins):
+//! - the keys of an identity provider's JWKS (`GRIDGOV_JWT_JWKS_URL`, see [`super::jwks`]):
+//!   RS256 or ES256, the key chosen by the token's `kid`;
+//! - static public keys: RS256 (`GRIDGOV_JWT_RS256_PUBLIC_KEY`) and/or ES256
+//!   (`GRIDGOV_JWT_ES256_PUBLIC_KEY`), chosen by the token's `alg`;
+//! - a shared HS256 secret (`GRIDGOV_JWT_HS256_SECRET`).
+//!
+//! A token whose `alg` the configured source does not offer (`none`, HS256 when public keys are
+//! configured, ES256 against an RSA key …) is refused before any signature check. Issuer,
+//! audience, expiry (`exp`, required) and not-before (`nbf`, when present) are checked, with
 //! `GRIDGOV_JWT_LEEWAY` seconds of clock skew (default 5; jsonwebtoken's own default is 60).
 //!
 //! Claims: `sub`, `role` (as for API keys), `grids` (grid codes), `org` and `person` (UUIDs),
 //! `scope` (space-separated, e.g. `pii:read`).
 
+use super::jwks::{self, Key};
 use super::{Caller, Role, grid_scopes};
 use crate::config::AuthSettings;
 use crate::error::{ApiError, ApiResult};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
+
+pub use super::jwks::KeySet;
 
 #[derive(Debug, Deserialize)]
 struct Claims {
@@ -23,35 +36,62 @@ struct Claims {
     person: Option<Uuid>,
     #[serde(default)]
     scope: String,
-    /// Seconds since the epoch (validated by jsonwebtoken, read for [`expiry`]); a NumericDate
-    /// may have a fraction.
+    /// Seconds since the epoch (validated by jsonwebtoken, read for [`Caller::expires_at`]); a
+    /// NumericDate may have a fraction.
     exp: f64,
 }
 
-fn key(settings: &AuthSettings) -> Option<(DecodingKey, Algorithm)> {
-    if let Some(pem) = &settings.jwt_rs256_public_key {
-        return DecodingKey::from_rsa_pem(pem.as_bytes())
-            .ok()
-            .map(|k| (k, Algorithm::RS256));
+impl Claims {
+    fn expires_at(&self) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(self.exp).ok()?)
     }
-    settings
-        .jwt_hs256_secret
-        .as_ref()
-        .map(|s| (DecodingKey::from_secret(s.as_bytes()), Algorithm::HS256))
 }
 
-/// The claims of a token that passes every check, or `UNAUTHENTICATED`.
-fn verify(settings: &AuthSettings, token: &str) -> ApiResult<Claims> {
-    let Some((key, alg)) = key(settings) else {
-        return Err(ApiError::Unauthenticated);
+fn refused(reason: &str) -> ApiError {
+    tracing::info!(reason, "JWT refused");
+    ApiError::Unauthenticated
+}
+
+/// The JWKS settings, when a JWKS is configured.
+fn jwks_source(settings: &AuthSettings) -> Option<jwks::Source> {
+    let url = settings.jwt_jwks_url.as_ref().filter(|u| !u.is_empty())?;
+    // `max(1)`: settings built by `Default` rather than clap have zeros here.
+    Some(jwks::Source {
+        url: url.clone(),
+        min_refresh: Duration::from_secs(settings.jwt_jwks_min_refresh.max(1)),
+        refresh: Duration::from_secs(settings.jwt_jwks_refresh.max(1)),
+        timeout: Duration::from_secs(settings.jwt_jwks_timeout.max(1)),
+    })
+}
+
+/// The static key for a token signed with `alg`, if one is configured for it.
+fn static_key(settings: &AuthSettings, alg: Algorithm) -> Result<Arc<Key>, &'static str> {
+    let rs = settings.jwt_rs256_public_key.as_deref();
+    let es = settings.jwt_es256_public_key.as_deref();
+    let key = match (alg, rs, es) {
+        (Algorithm::RS256, Some(pem), _) => DecodingKey::from_rsa_pem(pem.as_bytes()),
+        (Algorithm::ES256, _, Some(pem)) => DecodingKey::from_ec_pem(pem.as_bytes()),
+        // A public key turns the shared secret off: whoever holds the secret could otherwise
+        // mint tokens the key's owner never issued.
+        (Algorithm::HS256, None, None) => match &settings.jwt_hs256_secret {
+            Some(secret) => Ok(DecodingKey::from_secret(secret.as_bytes())),
+            None => return Err("no JWT key is configured"),
+        },
+        _ => return Err("algorithm not accepted"),
     };
-    let mut validation = Validation::new(alg);
+    key.map(|key| Arc::new(Key { alg, key }))
+        .map_err(|_| "the configured public key is not a valid PEM key")
+}
+
+/// Checks signature and claims with `key`.
+fn check(settings: &AuthSettings, token: &str, key: &Key) -> ApiResult<Claims> {
+    let mut validation = Validation::new(key.alg);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.set_issuer(&[settings.jwt_issuer.as_str()]);
     validation.set_audience(&[settings.jwt_audience.as_str()]);
     validation.validate_nbf = true;
     validation.leeway = settings.jwt_leeway;
-    Ok(decode::<Claims>(token, &key, &validation)
+    Ok(decode::<Claims>(token, &key.key, &validation)
         .map_err(|e| {
             tracing::info!(reason = %e, "JWT refused");
             ApiError::Unauthenticated
@@ -59,12 +99,61 @@ fn verify(settings: &AuthSettings, token: &str) -> ApiResult<Claims> {
         .claims)
 }
 
-/// When a valid token expires (its `exp`); `None` for a token that does not verify. An open
-/// WebSocket closes then (the leeway only covers clock skew at the moment a token is checked).
-pub fn expiry(settings: &AuthSettings, token: &str) -> Option<std::time::SystemTime> {
-    let claims = verify(settings, token).ok()?;
-    let after_epoch = std::time::Duration::try_from_secs_f64(claims.exp).ok()?;
-    std::time::UNIX_EPOCH.checked_add(after_epoch)
+/// The key a token asks for: a static one at hand, or one of the JWKS by `kid` and `alg`.
+enum Wanted {
+    Static(Arc<Key>),
+    Jwks {
+        source: jwks::Source,
+        kid: String,
+        alg: Algorithm,
+    },
+}
+
+fn wanted(settings: &AuthSettings, token: &str) -> ApiResult<Wanted> {
+    let header = decode_header(token).map_err(|_| refused("malformed token"))?;
+    let Some(source) = jwks_source(settings) else {
+        return static_key(settings, header.alg)
+            .map(Wanted::Static)
+            .map_err(refused);
+    };
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        return Err(refused("algorithm not accepted"));
+    }
+    let kid = header.kid.ok_or_else(|| refused("token names no kid"))?;
+    Ok(Wanted::Jwks {
+        source,
+        kid,
+        alg: header.alg,
+    })
+}
+
+fn unknown_key() -> ApiError {
+    refused("no key with the token's kid and alg")
+}
+
+/// The claims of a token that passes every check, or `UNAUTHENTICATED`. Fetches the JWKS when
+/// the token's `kid` is unknown (rate-limited, see [`jwks`]).
+async fn verify(settings: &AuthSettings, token: &str) -> ApiResult<Claims> {
+    let key = match wanted(settings, token)? {
+        Wanted::Static(key) => key,
+        Wanted::Jwks { source, kid, alg } => settings
+            .jwks
+            .key(&source, &kid, alg)
+            .await
+            .ok_or_else(unknown_key)?,
+    };
+    check(settings, token, &key)
+}
+
+/// When a valid token expires (its `exp`); `None` for a token that does not verify with the
+/// keys at hand (this never fetches the JWKS). Superseded by [`Caller::expires_at`], which
+/// [`authenticate`] fills in.
+pub fn expiry(settings: &AuthSettings, token: &str) -> Option<SystemTime> {
+    let key = match wanted(settings, token).ok()? {
+        Wanted::Static(key) => key,
+        Wanted::Jwks { kid, alg, .. } => settings.jwks.cached(&kid, alg)?,
+    };
+    check(settings, token, &key).ok()?.expires_at()
 }
 
 pub async fn authenticate(
@@ -72,7 +161,7 @@ pub async fn authenticate(
     settings: &AuthSettings,
     token: &str,
 ) -> ApiResult<Caller> {
-    let claims = verify(settings, token)?;
+    let claims = verify(settings, token).await?;
     let role: Role = claims.role.parse().map_err(|_| ApiError::Unauthenticated)?;
     Ok(Caller {
         id: format!("jwt:{}", claims.sub),
@@ -81,5 +170,6 @@ pub async fn authenticate(
         organization_id: claims.org,
         person_id: claims.person,
         scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        expires_at: claims.expires_at(),
     })
 }

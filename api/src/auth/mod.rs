@@ -4,6 +4,7 @@
 //! never silently PUBLIC.
 
 pub mod apikey;
+pub mod jwks;
 pub mod jwt;
 
 use crate::config::AuthSettings;
@@ -72,6 +73,10 @@ pub struct Caller {
     pub organization_id: Option<Uuid>,
     pub person_id: Option<Uuid>,
     pub scopes: Vec<String>,
+    /// When the credential stops being valid: a JWT's `exp`, an API key's expiry or the end of
+    /// its grace period after a rotation, whichever comes first; `None` for a credential
+    /// without an end (or no credential). A WebSocket closes then.
+    pub expires_at: Option<std::time::SystemTime>,
 }
 
 /// The scope that unmasks phone and ID numbers.
@@ -87,6 +92,7 @@ impl Caller {
             organization_id: None,
             person_id: None,
             scopes: vec![],
+            expires_at: None,
         }
     }
 
@@ -99,6 +105,7 @@ impl Caller {
             organization_id: None,
             person_id: None,
             scopes: vec![PII_READ.to_owned()],
+            expires_at: None,
         }
     }
 

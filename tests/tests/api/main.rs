@@ -12,6 +12,7 @@ mod disclosure;
 mod errors;
 mod fixture;
 mod hardening;
+mod jwks;
 mod migrations;
 mod mutations;
 mod nested;

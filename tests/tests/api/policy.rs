@@ -37,6 +37,7 @@ async fn callers(app: &TestApp, f: &Fixture) -> Vec<Who> {
         organization_id: org,
         person_id: None,
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        expires_at: None,
     };
     let c1_scope = || {
         vec![GridScope {
