@@ -152,8 +152,12 @@ async fn serve(
                 .await
                 .map_err(refused)?;
             caller.scopes.retain(|s| s != auth::PII_READ);
-            if let Some(at) = token.as_deref().and_then(|t| jwt_expiry(&init_state, t)) {
-                let _ = init_session.expires.set(at);
+            if let Some(at) = caller.expires_at {
+                // As an instant of the runtime's clock (0 left for one already past).
+                let left = at
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                let _ = init_session.expires.set(tokio::time::Instant::now() + left);
             }
             let _ = init_session.credential.set(headers);
             let _ = init_session.actor.set(AppState::actor(caller, &id));
@@ -231,23 +235,6 @@ fn close_code(session: &Session, code: u16, reason: String) -> (u16, String) {
         1011 if session.actor.get().is_none() => (4401, "Unauthorized".to_owned()),
         _ => (code, reason),
     }
-}
-
-/// When the JWT of an `Authorization` value expires, as an instant of the runtime's clock;
-/// `None` for an API key or no credential.
-fn jwt_expiry(state: &AppState, authorization: &str) -> Option<tokio::time::Instant> {
-    let token = authorization
-        .strip_prefix("Bearer ")
-        .or_else(|| authorization.strip_prefix("bearer "))?
-        .trim();
-    if token.starts_with(auth::apikey::PREFIX) {
-        return None;
-    }
-    let at = auth::jwt::expiry(&state.settings.auth, token)?;
-    let left = at
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    Some(tokio::time::Instant::now() + left)
 }
 
 /// Sends a close frame; the connection ends either way.
