@@ -122,6 +122,8 @@ pub struct ServeSettings {
     pub limits: Limits,
     #[command(flatten)]
     pub auth: AuthSettings,
+    #[command(flatten)]
+    pub documents: crate::persisted::DocumentSettings,
 }
 
 /// How bearer tokens are checked. Secrets are never logged.

@@ -109,7 +109,12 @@ fn single(r: GqlResponse, media: &'static str) -> Response {
     let codes: Vec<Option<String>> = r.errors.iter().map(code_of).collect();
     let only = |code: &str| !codes.is_empty() && codes.iter().all(|c| c.as_deref() == Some(code));
     let unavailable = ApiError::Unavailable.to_string();
-    let status = if only("UNAUTHENTICATED") {
+    // Persisted documents: Apollo Client stops using hashes after a 400, and a miss must not
+    // be cached (as Apollo Server answers).
+    let persisted_miss = only("PERSISTED_QUERY_NOT_FOUND") || only("PERSISTED_QUERY_NOT_SUPPORTED");
+    let status = if persisted_miss {
+        StatusCode::OK
+    } else if only("UNAUTHENTICATED") {
         StatusCode::UNAUTHORIZED
     } else if !r.errors.is_empty() && r.errors.iter().all(|e| e.message == unavailable) {
         // Every error is the database being unreachable: tell load balancers and clients to
@@ -133,6 +138,12 @@ fn single(r: GqlResponse, media: &'static str) -> Response {
     } else {
         json_response(status, media, &r)
     };
+    if persisted_miss {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, must-revalidate"),
+        );
+    }
     if status == StatusCode::TOO_MANY_REQUESTS
         && let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok())
     {
@@ -172,7 +183,7 @@ pub async fn graphql_get(
     if raw.is_empty() && wants_html(&headers) && state.settings.graphiql() {
         return crate::graphiql::page().into_response();
     }
-    let request = match async_graphql::http::parse_query_string(&raw) {
+    let mut request = match async_graphql::http::parse_query_string(&raw) {
         Ok(r) => r,
         Err(e) => {
             return refuse(
@@ -182,6 +193,14 @@ pub async fn graphql_get(
             );
         }
     };
+    // Persisted documents: a GET that names one (`extensions`, `documentId`) is checked for
+    // its operation type with the document's text.
+    if let Some(id) = crate::persisted::query_string_document_id(&raw) {
+        request.data.insert(crate::persisted::DocumentId(id));
+    }
+    if let Err(e) = state.persisted.prefill(&mut request).await {
+        return single(crate::app::error_response(&e), response_type(&headers));
+    }
     let mut request = match crate::app::parse_document(request, state.document_limits()).await {
         Ok(r) => r,
         Err(response) => return single(response, response_type(&headers)),
@@ -243,7 +262,7 @@ pub async fn graphql_post(
             "send JSON (`Content-Type: application/json`) or an `x-gridgov-csrf` header; this request may be a cross-site request forgery",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch: BatchRequest = match crate::persisted::parse_body(&body) {
         Ok(b) => b,
         Err(e) => {
             return refuse(

@@ -11,6 +11,7 @@ pub mod graphiql;
 pub mod http;
 pub mod loaders;
 pub mod metrics;
+pub mod persisted;
 pub mod policy;
 pub mod schema;
 pub mod seed;

@@ -308,6 +308,33 @@ impl Executor for WsExecutor {
 
     fn execute_stream(
         &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        // Persisted documents (a hook to be ported with the request pipeline): a subscription
+        // may name one, and `GRIDGOV_TRUSTED_DOCUMENTS=require` holds over WebSocket too.
+        let this = self.clone();
+        stream::once(async move {
+            let mut request = request;
+            let persisted = &this.state.persisted;
+            let Some(actor) = this.actor.get() else {
+                // Refused as unauthenticated.
+                return this.subscribe(request, session_data);
+            };
+            let exempt = persisted.exempts(actor.caller.id.starts_with("apikey:"));
+            match persisted.resolve(&mut request, None, exempt).await {
+                Ok(()) => this.subscribe(request, session_data),
+                Err(e) => stream::once(future::ready(refusal(e))).boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+impl WsExecutor {
+    fn subscribe(
+        &self,
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
