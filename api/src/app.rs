@@ -321,11 +321,18 @@ impl AppState {
         let api_key = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .is_some_and(|t| t.trim().starts_with(auth::apikey::PREFIX));
         let document_id = crate::persisted::document_id(request);
         self.persisted
-            .resolve(request, document_id.as_deref(), self.persisted.exempts(api_key))
+            .resolve(
+                request,
+                document_id.as_deref(),
+                self.persisted.exempts(api_key),
+            )
             .await
     }
 }

@@ -157,7 +157,9 @@ fn request_with_id(mut value: serde_json::Value) -> Result<Request, serde_json::
                 None | Some(serde_json::Value::Null) => {}
                 Some(serde_json::Value::String(s)) => id = id.or(Some(s)),
                 Some(_) => {
-                    return Err(serde_json::Error::custom(format!("`{key}` must be a string")));
+                    return Err(serde_json::Error::custom(format!(
+                        "`{key}` must be a string"
+                    )));
                 }
             }
         }
@@ -282,9 +284,7 @@ impl Persisted {
                 Some(body) if has_text && request.query != body => Err(mismatch()),
                 Some(_) if has_text => Ok(()),
                 Some(body) => fill(request, body, prefilled),
-                None if mode == TrustedDocuments::Require => {
-                    Err(ApiError::PersistedQueryNotInList)
-                }
+                None if mode == TrustedDocuments::Require => Err(ApiError::PersistedQueryNotInList),
                 // Without automatic persisted queries nothing but a pushed document could be
                 // found: in `off` mode, tell Apollo Client to stop sending hashes.
                 None if !has_text && !self.apq && mode == TrustedDocuments::Off => {
@@ -478,7 +478,9 @@ fn apollo_hash(request: &Request) -> Result<Option<String>, ApiError> {
 /// Whether `id` may name a document: 1 to [`MAX_ID_LEN`] bytes, no spaces or control
 /// characters.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The SHA-256 of `text`, in lowercase hex (the id of an automatic persisted query).
@@ -569,7 +571,10 @@ pub fn read_manifest(json: &str) -> Result<Vec<TrustedDocument>, ManifestError> 
                 message: e.to_string(),
             });
         }
-        if seen.insert(doc.id.as_str(), doc.body.as_str()).is_some_and(|b| b != doc.body) {
+        if seen
+            .insert(doc.id.as_str(), doc.body.as_str())
+            .is_some_and(|b| b != doc.body)
+        {
             return Err(ManifestError::Duplicate(doc.id.clone()));
         }
     }
