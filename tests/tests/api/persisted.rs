@@ -543,3 +543,29 @@ async fn gridgov_documents_push_reads_a_manifest_file() {
             .is_err()
     );
 }
+
+db_test!(
+    require_mode_holds_over_websocket,
+    settings = require,
+    |app| async move {
+        let mut sub = crate::subscriptions::Sub::start(
+            app.addr,
+            None,
+            "subscription { serviceChanged { kind } }",
+            json!({}),
+        )
+        .await;
+
+        let line = sub.next().await;
+
+        let errors = line["next"]["errors"]
+            .as_array()
+            .or(line["error"].as_array())
+            .unwrap_or_else(|| panic!("expected errors: {line}"))
+            .clone();
+        assert_eq!(
+            errors[0]["extensions"]["code"], "PERSISTED_QUERY_NOT_IN_LIST",
+            "{line}"
+        );
+    }
+);
