@@ -42,6 +42,24 @@ pub enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Manage persisted documents: trusted documents from a build's manifest.
+    Documents {
+        #[command(subcommand)]
+        action: DocumentsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsAction {
+    /// Store the documents of a manifest as trusted documents (idempotent, one transaction):
+    /// a JSON object of id → text (Relay, GraphQL Code Generator) or an Apollo
+    /// `apollo-persisted-query-manifest`.
+    Push {
+        /// The manifest file.
+        file: std::path::PathBuf,
+    },
+    /// List the trusted documents and count the registered automatic persisted queries.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +145,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::db::migrate_up(&db).await?;
             apikey(&db, action).await?;
         }
+        Command::Documents { action } => {
+            let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
+            crate::db::migrate_up(&db).await?;
+            documents(&db, action).await?;
+        }
         Command::Serve(settings) => {
             let settings = *settings;
             let db = crate::db::connect_tuned(&cli.database, &cli.db_tuning).await?;
@@ -167,6 +190,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = app.local_addr()?;
             tracing::info!(%addr, "gridgov listening; GraphiQL at http://{addr}/graphql");
             app.run_until_stopped().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn documents(
+    db: &sea_orm::DatabaseConnection,
+    action: DocumentsAction,
+) -> anyhow::Result<()> {
+    match action {
+        DocumentsAction::Push { file } => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let s = crate::persisted::push_manifest(db, &json).await?;
+            println!(
+                "{} documents: {} new, {} updated, {} unchanged",
+                s.inserted + s.updated + s.unchanged,
+                s.inserted,
+                s.updated,
+                s.unchanged
+            );
+        }
+        DocumentsAction::List => {
+            let (trusted, registered) = crate::store::documents::list(db).await?;
+            println!("id\tname\tbytes\tpushed");
+            for d in &trusted {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    d.id,
+                    d.operation_name.as_deref().unwrap_or(""),
+                    d.body.len(),
+                    d.created_at.to_rfc3339()
+                );
+            }
+            println!("{} trusted, {registered} registered", trusted.len());
         }
     }
     Ok(())

@@ -133,6 +133,8 @@ pub struct ServeSettings {
     pub limits: Limits,
     #[command(flatten)]
     pub auth: AuthSettings,
+    #[command(flatten)]
+    pub documents: crate::persisted::DocumentSettings,
 }
 
 /// Parses one `GRIDGOV_TRUSTED_PROXIES` entry: a CIDR range (`10.0.0.0/8`) or a single

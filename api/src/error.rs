@@ -54,6 +54,18 @@ pub enum ApiError {
     /// The database could not be reached; the cause has been logged.
     #[error("database unavailable")]
     Unavailable,
+    /// A request named an automatic persisted query this server does not know; Apollo Client
+    /// matches the message as well as the code, then sends the document's text.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// Automatic persisted queries are off (`GRIDGOV_APQ=false`); Apollo Client then stops
+    /// sending hashes.
+    #[error("PersistedQueryNotSupported")]
+    PersistedQueryNotSupported,
+    /// Only trusted documents run (`GRIDGOV_TRUSTED_DOCUMENTS=require`) and the request sent
+    /// free text or an id that is not one of them.
+    #[error("PersistedQueryNotInList: only trusted documents, sent by id, run on this server")]
+    PersistedQueryNotInList,
     /// Anything else; the cause has been logged.
     #[error("internal error")]
     Internal,
@@ -79,6 +91,9 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::Unavailable => "UNAVAILABLE",
             ApiError::Internal | ApiError::Retry => "INTERNAL",
+            ApiError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ApiError::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            ApiError::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
         }
     }
 

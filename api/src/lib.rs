@@ -9,6 +9,7 @@ pub mod events;
 pub mod graphiql;
 pub mod loaders;
 pub mod metrics;
+pub mod persisted;
 pub mod policy;
 pub mod ratelimit;
 pub mod schema;

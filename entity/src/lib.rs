@@ -1,7 +1,8 @@
 //! sea-orm entities of gridgov, one module per table.
 //!
 //! Every table has a UUID v7 primary key, `created_at`/`updated_at` in UTC and an integer
-//! `version` bumped on every write (optimistic concurrency).
+//! `version` bumped on every write (optimistic concurrency), except `persisted_document`, which is
+//! keyed by the id clients send and never edited in place by the API.
 
 pub mod api_key;
 pub mod audit_log;
@@ -14,6 +15,7 @@ pub mod idempotency_key;
 pub mod membership;
 pub mod organization;
 pub mod participation;
+pub mod persisted_document;
 pub mod person;
 pub mod person_tag;
 pub mod pii_access_log;

@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub const PREFIX: &str = "gg_";
+/// The start of an API-key caller's id (`apikey:<uuid>`).
+pub const ACTOR_PREFIX: &str = "apikey:";
 
 fn hash(key: &str) -> String {
     format!("{:x}", Sha256::digest(key.as_bytes()))
@@ -278,7 +280,7 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> ApiResult<Calle
     let codes: Vec<String> = serde_json::from_str(&k.grid_codes).unwrap_or_default();
     let scopes: Vec<String> = serde_json::from_str(&k.scopes).unwrap_or_default();
     let caller = Caller {
-        id: format!("apikey:{}", k.id),
+        id: format!("{ACTOR_PREFIX}{}", k.id),
         role,
         grids: grid_scopes(db, &codes).await?,
         organization_id: k.organization_id,

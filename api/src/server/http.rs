@@ -19,10 +19,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ratelimit::Throttle;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Extension, Query, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::extract::{ConnectInfo, Extension, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -62,7 +61,6 @@ pub async fn graphql_get(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(ids): Extension<RequestId>,
     headers: HeaderMap,
-    uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let raw = raw.unwrap_or_default();
@@ -81,17 +79,9 @@ pub async fn graphql_get(
             return refuse(&state, &e, media, &anonymous_key(client));
         }
     };
-    let document_id = Query::<HashMap<String, String>>::try_from_uri(&uri)
-        .ok()
-        .and_then(|Query(params)| {
-            params
-                .get("documentId")
-                .or_else(|| params.get("doc_id"))
-                .cloned()
-        });
     let incoming = Incoming {
         request,
-        document_id,
+        document_id: crate::persisted::query_string_document_id(&raw),
     };
     serve(
         &state,

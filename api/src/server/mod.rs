@@ -61,6 +61,11 @@ impl Application {
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let schema = pipeline::build_schema(&settings.limits, settings.introspection());
         let state = AppState {
+            persisted: crate::persisted::Persisted::new(
+                db.clone(),
+                &settings.documents,
+                settings.limits.max_document_bytes,
+            ),
             cursor_key: Arc::new(cursor_key),
             sdl: Arc::new(state::Sdl::of(&schema)),
             schema,

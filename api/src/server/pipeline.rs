@@ -139,8 +139,14 @@ impl AppState {
             request,
             document_id,
         } = incoming;
-        // PERSISTED-DOCUMENTS: lookup of `document_id` / APQ hash goes here.
-        let _ = &document_id;
+        let mut request = request;
+        let exempt = self
+            .persisted
+            .exempts(actor.id.starts_with(auth::apikey::ACTOR_PREFIX));
+        self.persisted
+            .resolve(&mut request, document_id.as_deref(), exempt)
+            .await
+            .map_err(|e| vec![e.to_server_error()])?;
         let mut request = parse(request, self.document_limits()).await?;
         let operation = Operation::of(&mut request);
         let refusal = match (transport, operation.kind) {

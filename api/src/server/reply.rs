@@ -5,7 +5,10 @@
 //!   when the client ranks it at least as high as `application/json` (Apollo Client 4 sends
 //!   `application/graphql-response+json,application/json;q=0.9`); `application/json` without
 //!   an `Accept` header, for `*/*` alone, or when the client prefers it.
-//! - The status comes from the errors' [`ApiError`], never from their text: every error
+//! - The status comes from the errors' [`ApiError`], never from their text: a persisted
+//!   document unknown here (`PERSISTED_QUERY_NOT_FOUND`, `…_NOT_SUPPORTED`) → 200 with
+//!   `Cache-Control: no-cache`, as Apollo Server answers (Apollo Client's link then sends the
+//!   text, where a 400 would make it stop using hashes); every error
 //!   `UNAUTHENTICATED` → 401 with `WWW-Authenticate: Bearer` (RFC 6750); every error
 //!   `RATE_LIMITED` → 429 with `Retry-After`; every error `UNAVAILABLE` → 503;
 //!   `MAX_COST_EXCEEDED` → 400; the transport's own refusals 400, 405, 408 and 413; any other
@@ -103,12 +106,27 @@ fn is_request_error(r: &GqlResponse) -> bool {
         && r.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// Whether every error says that a persisted document is unknown here (and that the client
+/// should send its text, or stop sending hashes).
+fn is_persisted_miss(r: &GqlResponse) -> bool {
+    !r.errors.is_empty()
+        && r.errors.iter().all(|e| {
+            matches!(
+                ApiError::of(e),
+                Some(ApiError::PersistedQueryNotFound | ApiError::PersistedQueryNotSupported)
+            )
+        })
+}
+
 /// The status of a lone operation's response.
 pub fn status(r: &GqlResponse, media: Media) -> StatusCode {
     let errors: Vec<Option<&ApiError>> = r.errors.iter().map(ApiError::of).collect();
     let all =
         |f: fn(&ApiError) -> bool| !errors.is_empty() && errors.iter().all(|e| e.is_some_and(f));
-    if all(|e| matches!(e, ApiError::Unauthenticated)) {
+    if is_persisted_miss(r) {
+        // 200 as Apollo Server answers: Apollo Client stops sending hashes after a 400.
+        StatusCode::OK
+    } else if all(|e| matches!(e, ApiError::Unauthenticated)) {
         StatusCode::UNAUTHORIZED
     } else if all(|e| matches!(e, ApiError::Unavailable)) {
         // The database is unreachable: tell load balancers and clients to come back later
@@ -172,6 +190,13 @@ pub fn single(r: &GqlResponse, media: Media) -> Response {
     let status = status(r, media);
     let mut response = json(status, media, &body(r));
     let headers = response.headers_mut();
+    if is_persisted_miss(r) {
+        // A miss must not be cached: the client's next request registers the document.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, must-revalidate"),
+        );
+    }
     match status {
         StatusCode::UNAUTHORIZED => {
             headers.insert(

@@ -25,6 +25,8 @@ pub struct AppState {
     pub changes: Arc<ChangeHub>,
     /// The key cursors are sealed with (`store::seal`).
     pub cursor_key: Arc<CursorKey>,
+    /// Persisted documents: automatic persisted queries and trusted documents.
+    pub persisted: crate::persisted::Persisted,
     /// The deployed schema's SDL and its entity tag, served at `GET /schema.graphql`.
     pub sdl: Arc<Sdl>,
 }

@@ -2,6 +2,7 @@
 //! (keyset pagination, subtree filters).
 
 pub mod changes;
+pub mod documents;
 pub mod filters;
 pub mod grid;
 pub mod organization;

@@ -20,6 +20,7 @@ mod node;
 mod operations;
 mod pagination;
 mod participation_writes;
+mod persisted;
 mod policy;
 mod read_api;
 mod schema_drift;
