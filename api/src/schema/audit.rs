@@ -2,11 +2,10 @@
 
 use super::RequestCtx;
 use super::relay::{Connection, NodeObject, decode_global_id, global_id};
-use super::scalars::{Order, order_field, order_spec};
+use super::scalars::{DateTime, Order, order_field, order_spec};
 use crate::error::ApiResult;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
-use chrono::{DateTime, Utc};
 use entity::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
@@ -20,8 +19,10 @@ impl NodeObject for AuditEntry {
     }
 }
 
+/// What `auditLog` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum AuditEntryOrderField {
+    /// When the mutation ran.
     CreatedAt,
 }
 order_field!(AuditEntryOrderField, audit_log::Entity, default = (CreatedAt, Asc), {
@@ -38,9 +39,9 @@ pub struct AuditLogFilter {
     /// Entries of this mutation, e.g. `registerParticipation`.
     pub action: Option<String>,
     /// At or after this instant.
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<DateTime>,
     /// Strictly before this instant.
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<DateTime>,
 }
 
 impl AuditLogFilter {
@@ -57,10 +58,10 @@ impl AuditLogFilter {
         if let Some(a) = self.action {
             select = select.filter(audit_log::Column::Action.eq(a));
         }
-        if let Some(t) = self.from {
+        if let Some(DateTime(t)) = self.from {
             select = select.filter(audit_log::Column::CreatedAt.gte(t));
         }
-        if let Some(t) = self.to {
+        if let Some(DateTime(t)) = self.to {
             select = select.filter(audit_log::Column::CreatedAt.lt(t));
         }
         Ok(select)
@@ -73,8 +74,11 @@ fn json(text: &Option<String>) -> Option<Json<serde_json::Value>> {
         .map(Json)
 }
 
+/// One mutation's record in the audit trail: who changed what, with the values before and after
+/// (personal data masked). Readable by ADMIN; `FORBIDDEN` to AGENCY; other roles see no entries.
 #[Object]
 impl AuditEntry {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("AuditEntry", self.0.id)
     }
@@ -86,6 +90,7 @@ impl AuditEntry {
     async fn action(&self) -> &str {
         &self.0.action
     }
+    /// Type of the object changed, e.g. `Service` (the `__typename` of `entityId`'s object).
     async fn entity_type(&self) -> &str {
         &self.0.entity_type
     }
@@ -115,8 +120,9 @@ impl AuditEntry {
     async fn client_request_id(&self) -> Option<&str> {
         self.0.client_request_id.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the mutation ran (its transaction's time).
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -125,17 +131,32 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// The audit trail, oldest first by default.
+    /// The audit trail, oldest first by default. ADMIN only: `FORBIDDEN` to AGENCY, empty for
+    /// other roles.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<AuditLogFilter>,
+        #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<AuditEntryOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<AuditEntry>> {
         let page = PageRequest::new(first, after, last, before)?;
@@ -157,8 +178,10 @@ impl NodeObject for PiiAccess {
     }
 }
 
+/// What `piiAccessLog` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PiiAccessOrderField {
+    /// When the data was read.
     CreatedAt,
 }
 order_field!(PiiAccessOrderField, entity::pii_access_log::Entity, default = (CreatedAt, Asc), {
@@ -172,12 +195,17 @@ pub struct PiiAccessFilter {
     pub person_id: Option<ID>,
     /// Reads by this caller (as in `AuditEntry.actor`).
     pub actor: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    /// Reads at or after this instant.
+    pub from: Option<DateTime>,
+    /// Reads strictly before this instant.
+    pub to: Option<DateTime>,
 }
 
+/// One request that showed a person's personal data unmasked (PIPL access record). Readable by
+/// ADMIN only.
 #[Object]
 impl PiiAccess {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("PiiAccess", self.0.id)
     }
@@ -201,8 +229,9 @@ impl PiiAccess {
     async fn client_request_id(&self) -> Option<&str> {
         self.0.client_request_id.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the data was read (the end of the request).
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -217,11 +246,25 @@ impl PiiAccessQuery {
     async fn pii_access_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<PiiAccessFilter>,
+        #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<PiiAccessOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<PiiAccess>> {
         use entity::pii_access_log as log;
@@ -236,10 +279,10 @@ impl PiiAccessQuery {
         if let Some(a) = f.actor {
             select = select.filter(log::Column::Actor.eq(a));
         }
-        if let Some(t) = f.from {
+        if let Some(DateTime(t)) = f.from {
             select = select.filter(log::Column::CreatedAt.gte(t));
         }
-        if let Some(t) = f.to {
+        if let Some(DateTime(t)) = f.to {
             select = select.filter(log::Column::CreatedAt.lt(t));
         }
         Connection::root(RequestCtx::of(ctx)?, select, order_spec(order_by), page).await

@@ -4,6 +4,7 @@
 
 use super::participation::Participation;
 use super::relay::{NodeObject, PageInfo, global_id};
+use super::scalars::DateTime;
 use super::scalars::{ChangeKind, EntityType};
 use super::service::Service;
 use super::{Node, RequestCtx, load_node};
@@ -14,7 +15,6 @@ use crate::policy::Scoped;
 use crate::store::Table;
 use crate::store::changes::{self, Change as Row};
 use async_graphql::{Context, ID, Object, OutputType, SimpleObject, Subscription};
-use chrono::{DateTime, Utc};
 use entity::{change_event, grid, participation, service};
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
@@ -57,15 +57,18 @@ fn type_name(t: entity::EntityType) -> &'static str {
 /// One create, update or delete, as the caller may see it.
 pub struct Change(Row);
 
+/// One create, update or delete of an object, as the caller may see it.
 #[Object]
 impl Change {
     /// Position in the feed: pass it as `after` to continue after this change.
     async fn cursor(&self) -> ApiResult<String> {
         cursor(self.0.seq.unwrap_or(0))
     }
+    /// Whether the object was created, updated or deleted.
     async fn kind(&self) -> ChangeKind {
         self.0.kind.into()
     }
+    /// The type of the object that changed.
     async fn entity_type(&self) -> EntityType {
         self.0.entity_type.into()
     }
@@ -80,14 +83,17 @@ impl Change {
         load_node(rq, type_name(self.0.entity_type), self.0.entity_id, "id").await
     }
     /// When the mutation that made the change ran.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
+/// One change of the feed with its position.
 #[derive(SimpleObject)]
 pub struct ChangeEdge {
+    /// Position of this change: pass it as `after` to continue after it.
     pub cursor: String,
+    /// The change.
     pub node: Change,
 }
 
@@ -97,8 +103,10 @@ pub struct ChangeConnection {
     page_info: PageInfo,
 }
 
+/// A page of the change feed, in commit order.
 #[Object]
 impl ChangeConnection {
+    /// The changes of this page with their cursors, oldest first.
     async fn edges(&self) -> &Vec<ChangeEdge> {
         &self.edges
     }
@@ -143,6 +151,9 @@ impl ChangeQuery {
     async fn changes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start after this change: a `cursor` or `pageInfo.endCursor` of an earlier page (from the start when omitted)."
+        )]
         after: Option<String>,
         #[graphql(desc = "Changes per page: 1 to 1000, default 100.")] first: Option<i32>,
         #[graphql(desc = "Only changes of these types (all when omitted).")] entity_types: Option<
@@ -200,6 +211,7 @@ impl ChangeQuery {
 #[graphql(concrete(name = "ServiceEvent", params(Service)))]
 #[graphql(concrete(name = "ParticipationEvent", params(Participation)))]
 pub struct ObjectEvent<N: OutputType> {
+    /// Whether the object was created, updated or deleted.
     pub kind: ChangeKind,
     /// Global id of the object (also when `node` is null).
     pub object_id: ID,
@@ -209,7 +221,8 @@ pub struct ObjectEvent<N: OutputType> {
     /// Where this change is in the change feed: `changes(after: cursor)` resumes from here after
     /// a reconnection.
     pub cursor: String,
-    pub at: DateTime<Utc>,
+    /// When the mutation that made the change ran.
+    pub at: DateTime,
 }
 
 /// What one subscription wants to hear about.
@@ -341,7 +354,7 @@ where
                 object_id: global_id(type_name(c.entity_type), c.entity_id),
                 node: nodes.get(&c.entity_id).cloned(),
                 cursor: cursor(c.seq.unwrap_or(0))?,
-                at: c.created_at,
+                at: c.created_at.into(),
             });
         }
         Ok(())
@@ -421,13 +434,19 @@ where
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+/// Live changes, over WebSocket at `/graphql/ws` (`graphql-transport-ws`). Events are
+/// scoped like the matching queries; a subscription opened with a JWT is closed at the token's
+/// expiry (close code 4403).
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Services created or changed from now on (fields, status, participant count), optionally
     /// only those within the subtree of `withinGridId`; scoped like `services`.
     async fn service_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only services in the subtree of this grid (global id), the grid included."
+        )]
         within_grid_id: Option<ID>,
     ) -> Result<impl Stream<Item = ApiResult<ObjectEvent<Service>>> + use<>, ApiError> {
         watch::<Service>(ctx, entity::EntityType::Service, None, within_grid_id).await
@@ -439,7 +458,12 @@ impl SubscriptionRoot {
     async fn participation_changed(
         &self,
         ctx: &Context<'_>,
-        service_id: Option<ID>,
+        #[graphql(desc = "Only participations of this service (global id).")] service_id: Option<
+            ID,
+        >,
+        #[graphql(
+            desc = "Only participations of services in the subtree of this grid (global id)."
+        )]
         within_grid_id: Option<ID>,
     ) -> Result<impl Stream<Item = ApiResult<ObjectEvent<Participation>>> + use<>, ApiError> {
         watch::<Participation>(

@@ -4,14 +4,13 @@ use super::RequestCtx;
 use super::organization::GridAssignment;
 use super::person::{Person, PersonFilter, PersonOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
-use super::scalars::{GridLevel, Order, order_field, order_spec, search_text};
+use super::scalars::{DateTime, GridLevel, Order, order_field, order_spec, search_text};
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ById, ListBy};
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
-use chrono::{DateTime, Utc};
 use entity::{grid, grid_assignment, person, service};
 use sea_orm::sea_query::{Alias, ColumnRef, Expr, ExprTrait, IntoColumnRef, JoinType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait, Select};
@@ -27,11 +26,16 @@ impl NodeObject for Grid {
     }
 }
 
+/// What `grids` and `children` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum GridOrderField {
+    /// When the grid was created.
     CreatedAt,
+    /// The grid's name, in code-point order.
     Name,
+    /// The administrative code: the hierarchy's order, a parent before its children.
     Code,
+    /// The level, district first.
     Level,
 }
 order_field!(GridOrderField, grid::Entity, default = (Code, Asc), {
@@ -44,6 +48,7 @@ order_field!(GridOrderField, grid::Entity, default = (Code, Asc), {
 /// Filter of `grids`; all given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct GridFilter {
+    /// Grids of this level only.
     pub level: Option<GridLevel>,
     /// Direct children of this grid.
     pub parent_id: Option<ID>,
@@ -89,8 +94,11 @@ fn ancestor_ids(m: &grid::Model) -> Vec<Uuid> {
         .collect()
 }
 
+/// A unit of the administrative hierarchy (district, street, community or grid), with its
+/// residents, services and grid workers. Every role may read grids, PUBLIC included.
 #[Object]
 impl Grid {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Grid", self.0.id)
     }
@@ -98,12 +106,15 @@ impl Grid {
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Display name, e.g. `东城社区第7网格`.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Level in the hierarchy.
     async fn level(&self) -> GridLevel {
         self.0.level.into()
     }
+    /// The grid one level up; null for a district (a root).
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
         let Some(parent) = self.0.parent_id else {
             return Ok(None);
@@ -133,11 +144,25 @@ impl Grid {
     async fn children(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<GridFilter>,
+        #[graphql(desc = "Sort order (default `CODE` ascending); ties are broken by id.")]
         order_by: Option<Order<GridOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
         Connection::child(ctx, self.0.id, || {
@@ -154,12 +179,30 @@ impl Grid {
     async fn residents(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<PersonFilter>,
+        #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<PersonOrderField>>,
-        #[graphql(default = false)] include_descendants: bool,
+        #[graphql(
+            default = false,
+            desc = "Also those of every grid below this one, at any depth."
+        )]
+        include_descendants: bool,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
         let caller = RequestCtx::of(ctx)?.actor.caller.clone();
@@ -184,12 +227,30 @@ impl Grid {
     async fn services(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ServiceFilter>,
+        #[graphql(desc = "Sort order (default `STARTS_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ServiceOrderField>>,
-        #[graphql(default = false)] include_descendants: bool,
+        #[graphql(
+            default = false,
+            desc = "Also those of every grid below this one, at any depth."
+        )]
+        include_descendants: bool,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         Connection::child(ctx, self.0.id, || {
@@ -209,10 +270,21 @@ impl Grid {
     async fn stats(
         &self,
         ctx: &Context<'_>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        #[graphql(default = "Asia/Shanghai")] time_zone: String,
+        #[graphql(
+            desc = "Only services starting at or after this instant count, with their participations (no lower bound when omitted). Residents and grids are counted as they are now."
+        )]
+        from: Option<DateTime>,
+        #[graphql(
+            desc = "Only services starting before this instant count (no upper bound when omitted); must be after `from`."
+        )]
+        to: Option<DateTime>,
+        #[graphql(
+            default = "Asia/Shanghai",
+            desc = "IANA time zone (e.g. `Asia/Shanghai`) of the `series` buckets: each starts at local midnight."
+        )]
+        time_zone: String,
     ) -> ApiResult<super::stats::GridStats> {
+        let (from, to) = (from.map(Into::into), to.map(Into::into));
         super::stats::stats_for(ctx, self.0.id, from, to, &time_zone).await
     }
     /// People responsible for this grid.
@@ -236,11 +308,13 @@ impl Grid {
             .and_then(|b| serde_json::from_str(b).ok())
             .map(Json)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the grid was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When the grid last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
     /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
@@ -287,8 +361,10 @@ impl GridQuery {
     async fn grid(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
-        code: Option<String>,
+        #[graphql(desc = "Global id of the grid.")] id: Option<ID>,
+        #[graphql(desc = "Administrative code of the grid, e.g. `370685001003-07`.")] code: Option<
+            String,
+        >,
     ) -> ApiResult<Option<Grid>> {
         let rq = RequestCtx::of(ctx)?;
         match (id, code) {
@@ -314,16 +390,31 @@ impl GridQuery {
             )),
         }
     }
+    /// All grids, filtered and paged; every role sees every grid.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn grids(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<GridFilter>,
+        #[graphql(desc = "Sort order (default `CODE` ascending); ties are broken by id.")]
         order_by: Option<Order<GridOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
         let page = PageRequest::new(first, after, last, before)?;

@@ -89,9 +89,14 @@ impl RequestCtx {
     }
 }
 
-/// An object with a global id.
+/// An object with a global id, fetchable with `node(id:)` and `nodes(ids:)` (Relay's object
+/// identification).
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Global id: opaque, stable for the object's life, unique across all types."
+))]
 pub enum Node {
     Grid(Grid),
     Person(Person),
@@ -157,14 +162,24 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global id; null when it does not exist.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+    /// Any object by its global id; null when it does not exist or the caller may not see it.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of any type (`BAD_USER_INPUT` when it is not a global id).")]
+        id: ID,
+    ) -> ApiResult<Option<Node>> {
         let (kind, key) = relay::decode_global_id(&id, "id")?;
         load_node(RequestCtx::of(ctx)?, &kind, key, "id").await
     }
     /// Objects by global id, in the order given (null where missing); at most 100 ids.
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids of any types, at most 100; repeats are answered again.")]
+        ids: Vec<ID>,
+    ) -> ApiResult<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::bad_input(
                 "ids",
@@ -186,7 +201,11 @@ impl NodeQuery {
     }
 }
 
+/// Reads. Every field answers only with what the caller's role may see: rows out of its scope
+/// are left out of connections (null for `node` and single-object lookups), and hidden fields
+/// are null or masked (see `docs/security.md`).
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     NodeQuery,
     grid::GridQuery,
@@ -240,7 +259,14 @@ pub fn builder()
     )
 }
 
+/// The SDL of `schema`, with the `@specifiedBy` URLs of the custom scalars.
+pub fn sdl_of(schema: &GridgovSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
+}
+
 /// The SDL of the schema (limits do not change it).
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    sdl_of(&builder().finish())
 }
+
+

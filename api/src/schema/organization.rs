@@ -5,8 +5,8 @@ use super::grid::Grid;
 use super::person::Person;
 use super::relay::{Connection, NodeObject, global_id, id_of};
 use super::scalars::{
-    Date, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field, order_spec,
-    search_text,
+    Date, DateTime, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field,
+    order_spec, search_text,
 };
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::ApiResult;
@@ -15,11 +15,11 @@ use crate::policy::Field;
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::{grid, grid_assignment, membership, organization, person, service};
 use sea_orm::sea_query::IntoColumnRef;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
+/// An organisation.
 #[derive(Clone)]
 pub struct Organization(pub organization::Model);
 
@@ -30,9 +30,12 @@ impl NodeObject for Organization {
     }
 }
 
+/// What `organizations` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum OrganizationOrderField {
+    /// When the organisation was created.
     CreatedAt,
+    /// The organisation's name, in code-point order.
     Name,
 }
 order_field!(OrganizationOrderField, organization::Entity, default = (Name, Asc), {
@@ -40,8 +43,10 @@ order_field!(OrganizationOrderField, organization::Entity, default = (Name, Asc)
     Name => (organization::Column::Name, "NAME"),
 });
 
+/// Filter of `organizations`; all given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct OrganizationFilter {
+    /// Organisations of this kind only.
     pub kind: Option<OrganizationKind>,
     /// Case-insensitive substring of the name.
     pub search: Option<String>,
@@ -87,14 +92,20 @@ impl Organization {
     }
 }
 
+/// A government office, volunteer organisation, partner agency or community group that
+/// organises services and registers participants. Every role but PUBLIC may read
+/// organisations; their contact fields are personal data.
 #[Object]
 impl Organization {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Organization", self.0.id)
     }
+    /// The organisation's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// What kind of body it is.
     async fn kind(&self) -> OrganizationKind {
         self.0.kind.into()
     }
@@ -134,10 +145,23 @@ impl Organization {
     async fn members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<MembershipOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Membership>> {
         Connection::child(ctx, self.0.id, || {
@@ -155,11 +179,25 @@ impl Organization {
     async fn services(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ServiceFilter>,
+        #[graphql(desc = "Sort order (default `STARTS_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ServiceOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         Connection::child(ctx, self.0.id, || {
@@ -170,12 +208,15 @@ impl Organization {
         })
         .await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -192,9 +233,12 @@ impl NodeObject for Membership {
     }
 }
 
+/// What `members` and `memberships` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum MembershipOrderField {
+    /// When the membership was recorded.
     CreatedAt,
+    /// When the person joined the organisation.
     JoinedOn,
 }
 order_field!(MembershipOrderField, membership::Entity, default = (CreatedAt, Asc), {
@@ -202,11 +246,16 @@ order_field!(MembershipOrderField, membership::Entity, default = (CreatedAt, Asc
     JoinedOn => (membership::Column::JoinedOn, "JOINED_ON"),
 });
 
+/// A person's membership of an organisation, with their role in it. Readable by ADMIN, by
+/// GRID_MANAGER for people of its subtrees and by VOLUNTEER_ORG for its own organisation;
+/// `FORBIDDEN` to AGENCY.
 #[Object]
 impl Membership {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Membership", self.0.id)
     }
+    /// The member; null when the caller may not see that person.
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -214,6 +263,7 @@ impl Membership {
             .await?
             .map(Person))
     }
+    /// The organisation; null when the caller may not see it.
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let key = ById::<organization::Entity>::new(self.0.organization_id);
         Ok(RequestCtx::of(ctx)?
@@ -222,18 +272,23 @@ impl Membership {
             .await?
             .map(Organization))
     }
+    /// The member's role in the organisation.
     async fn role(&self) -> MembershipRole {
         self.0.role.into()
     }
+    /// The day the person joined.
     async fn joined_on(&self) -> Date {
         Date(self.0.joined_on)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -250,11 +305,15 @@ impl NodeObject for GridAssignment {
     }
 }
 
+/// A person's assignment as a worker of a grid. Readable by ADMIN, by GRID_MANAGER in its
+/// subtrees and by AGENCY (whose `person` is `FORBIDDEN`).
 #[Object]
 impl GridAssignment {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("GridAssignment", self.0.id)
     }
+    /// The grid the person works in.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -262,6 +321,7 @@ impl GridAssignment {
             .await?
             .map(Grid))
     }
+    /// The grid worker; null when the caller may not see that person, `FORBIDDEN` to AGENCY.
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -269,18 +329,23 @@ impl GridAssignment {
             .await?
             .map(Person))
     }
+    /// The person's role in the grid.
     async fn role(&self) -> GridWorkerRole {
         self.0.role.into()
     }
+    /// The day the assignment began.
     async fn since(&self) -> Date {
         Date(self.0.since)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -290,7 +355,12 @@ pub struct OrganizationQuery;
 
 #[Object]
 impl OrganizationQuery {
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
+    /// An organisation by global id; null when it does not exist or the caller may not see it.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the organisation.")] id: ID,
+    ) -> ApiResult<Option<Organization>> {
         let id = id_of::<organization::Entity>(&id, "id")?;
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -298,16 +368,31 @@ impl OrganizationQuery {
             .await?
             .map(Organization))
     }
+    /// Organisations, filtered and paged (every role but PUBLIC sees them all).
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<OrganizationFilter>,
+        #[graphql(desc = "Sort order (default `NAME` ascending); ties are broken by id.")]
         order_by: Option<Order<OrganizationOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Organization>> {
         let page = PageRequest::new(first, after, last, before)?;

@@ -4,14 +4,15 @@ use super::RequestCtx;
 use super::organization::Organization;
 use super::person::Person;
 use super::relay::{ChildQuery, Connection, NodeObject, global_id, id_of};
-use super::scalars::{Order, ParticipationRole, ParticipationStatus, order_field, order_spec};
+use super::scalars::{
+    DateTime, Order, ParticipationRole, ParticipationStatus, order_field, order_spec,
+};
 use super::service::{Service, filter_list};
 use crate::error::ApiResult;
 use crate::loaders::ById;
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::{grid, organization, participation, person, service};
 use sea_orm::sea_query::{IntoColumnRef, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
@@ -26,9 +27,12 @@ impl NodeObject for Participation {
     }
 }
 
+/// What `participations` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum ParticipationOrderField {
+    /// When the participation was recorded.
     CreatedAt,
+    /// When the person registered (as given at registration).
     RegisteredAt,
 }
 order_field!(ParticipationOrderField, participation::Entity, default = (RegisteredAt, Asc), {
@@ -39,10 +43,13 @@ order_field!(ParticipationOrderField, participation::Entity, default = (Register
 /// Filter of participations; all given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct ParticipationFilter {
+    /// Participations in this service (global id).
     pub service_id: Option<ID>,
+    /// Participations of this person (global id).
     pub person_id: Option<ID>,
     /// The organisation that registered the participation.
     pub organization_id: Option<ID>,
+    /// Participations in any of these statuses (at least one).
     pub status: Option<Vec<ParticipationStatus>>,
     /// The service is delivered in this grid's subtree.
     pub within_grid_id: Option<ID>,
@@ -110,11 +117,16 @@ impl ParticipationFilter {
     }
 }
 
+/// One person taking part in one service, from registration to check-out. Readable by ADMIN, by
+/// GRID_MANAGER for services in its subtrees and by VOLUNTEER_ORG for those it registered;
+/// `FORBIDDEN` to AGENCY; PUBLIC sees none.
 #[Object]
 impl Participation {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Participation", self.0.id)
     }
+    /// The service; null when the caller may not see it.
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -122,6 +134,7 @@ impl Participation {
             .await?
             .map(Service))
     }
+    /// The participant; null when the caller may not see that person (or it was erased).
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -129,7 +142,7 @@ impl Participation {
             .await?
             .map(Person))
     }
-    /// The organisation that registered this participation.
+    /// The organisation that registered this participation; null when registered without one.
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let Some(org) = self.0.organization_id else {
             return Ok(None);
@@ -140,22 +153,28 @@ impl Participation {
             .await?
             .map(Organization))
     }
+    /// How the person takes part.
     async fn role(&self) -> ParticipationRole {
         self.0.role.into()
     }
+    /// Where the participation stands in its lifecycle.
     async fn status(&self) -> ParticipationStatus {
         self.0.status.into()
     }
-    async fn registered_at(&self) -> DateTime<Utc> {
-        self.0.registered_at
+    /// When the person registered.
+    async fn registered_at(&self) -> DateTime {
+        self.0.registered_at.into()
     }
-    async fn checked_in_at(&self) -> Option<DateTime<Utc>> {
-        self.0.checked_in_at
+    /// When the person checked in; null until `checkIn`.
+    async fn checked_in_at(&self) -> Option<DateTime> {
+        self.0.checked_in_at.map(Into::into)
     }
-    async fn checked_out_at(&self) -> Option<DateTime<Utc>> {
-        self.0.checked_out_at
+    /// When the person checked out; null until `checkOut`.
+    async fn checked_out_at(&self) -> Option<DateTime> {
+        self.0.checked_out_at.map(Into::into)
     }
-    /// Minutes of service credited.
+    /// Minutes of service credited at check-out (counted inside the service's window); null
+    /// before.
     async fn minutes(&self) -> Option<i32> {
         self.0.minutes
     }
@@ -169,12 +188,15 @@ impl Participation {
     async fn external_ref(&self) -> Option<&str> {
         self.0.external_ref.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -184,7 +206,12 @@ pub struct ParticipationQuery;
 
 #[Object]
 impl ParticipationQuery {
-    async fn participation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Participation>> {
+    /// A participation by global id; null when it does not exist or the caller may not see it.
+    async fn participation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the participation.")] id: ID,
+    ) -> ApiResult<Option<Participation>> {
         let id = id_of::<participation::Entity>(&id, "id")?;
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -192,16 +219,31 @@ impl ParticipationQuery {
             .await?
             .map(Participation))
     }
+    /// Participations the caller may see, filtered and paged; `FORBIDDEN` to AGENCY.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ParticipationFilter>,
+        #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         let page = PageRequest::new(first, after, last, before)?;

@@ -5,7 +5,9 @@ use super::grid::Grid;
 use super::organization::Membership;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
-use super::scalars::{Date, Gender, Order, PersonTag, order_field, order_spec, search_text};
+use super::scalars::{
+    Date, DateTime, Gender, Order, PersonTag, order_field, order_spec, search_text,
+};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::loaders::{ById, ListBy};
@@ -15,7 +17,6 @@ use crate::store::filters;
 use crate::store::page::PageRequest;
 use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::{grid, membership, organization, participation, person, person_tag};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
@@ -30,9 +31,12 @@ impl NodeObject for Person {
     }
 }
 
+/// What `people` and `residents` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum PersonOrderField {
+    /// When the person was recorded.
     CreatedAt,
+    /// The name, in code-point order; `BAD_USER_INPUT` for callers who do not see names.
     Name,
 }
 order_field!(PersonOrderField, person::Entity, default = (CreatedAt, Asc), {
@@ -98,8 +102,13 @@ impl PersonFilter {
     }
 }
 
+/// A resident, grid worker or volunteer. Personal data: readable by ADMIN, by GRID_MANAGER for
+/// people whose home grid is in its subtrees and by VOLUNTEER_ORG for members of its
+/// organisation; `FORBIDDEN` to AGENCY; PUBLIC sees none. Which fields are shown, masked or
+/// null per role is in `docs/security.md`.
 #[Object]
 impl Person {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Person", self.0.id)
     }
@@ -107,6 +116,7 @@ impl Person {
     async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         reveal(ctx, self.0.id, Field::PersonName, Some(&self.0.name), None)
     }
+    /// Gender; null when not recorded or for roles that do not identify people.
     async fn gender(&self, ctx: &Context<'_>) -> ApiResult<Option<Gender>> {
         Ok(shown(ctx, Field::PersonGender)?
             .then_some(self.0.gender)
@@ -205,16 +215,31 @@ impl Person {
             .unwrap_or_default();
         Ok(rows.iter().cloned().map(Membership).collect())
     }
+    /// Services this person registered for, in any role (those the caller may see).
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ParticipationFilter>,
+        #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
@@ -223,12 +248,15 @@ impl Person {
         })
         .await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -296,7 +324,13 @@ pub struct PersonQuery;
 
 #[Object]
 impl PersonQuery {
-    async fn person(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Person>> {
+    /// A person by global id; null when it does not exist, was erased or the caller may not
+    /// see it.
+    async fn person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the person.")] id: ID,
+    ) -> ApiResult<Option<Person>> {
         let id = id_of::<person::Entity>(&id, "id")?;
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -304,16 +338,31 @@ impl PersonQuery {
             .await?
             .map(Person))
     }
+    /// People the caller may see, filtered and paged; `FORBIDDEN` to AGENCY.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn people(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<PersonFilter>,
+        #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<PersonOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
         let rq = RequestCtx::of(ctx)?;

@@ -69,12 +69,19 @@ pub trait NodeObject: OutputType + Clone + Send + Sync + 'static {
     fn from_model(m: <Self::Entity as EntityTrait>::Model) -> Self;
 }
 
+/// Where a page of a connection stands (Relay cursor connections).
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "PageInfo")]
 pub struct PageInfo {
+    /// More nodes follow the last one of this page (in the direction of `first`).
     pub has_next_page: bool,
+    /// Nodes precede the first one of this page.
     pub has_previous_page: bool,
+    /// Cursor of the first node of the page: pass it as `before` for the page before. Null
+    /// when the page is empty.
     pub start_cursor: Option<String>,
+    /// Cursor of the last node of the page: pass it as `after` for the next page. Null when the
+    /// page is empty.
     pub end_cursor: Option<String>,
 }
 
@@ -99,7 +106,9 @@ pub struct Edge<N: NodeObject> {
     concrete(name = "AuditEntryEdge", params(super::audit::AuditEntry)),
     concrete(name = "PiiAccessEdge", params(super::audit::PiiAccess))
 )]
+/// One node of a connection's page, with its cursor.
 impl<N: NodeObject> Edge<N> {
+    /// The node.
     async fn node(&self) -> &N {
         &self.node
     }
@@ -225,10 +234,13 @@ impl<N: NodeObject> Connection<N> {
     concrete(name = "AuditEntryConnection", params(super::audit::AuditEntry)),
     concrete(name = "PiiAccessConnection", params(super::audit::PiiAccess))
 )]
+/// One page of a list, as a Relay cursor connection: page forwards with `first`/`after`, or
+/// backwards with `last`/`before`. Only the nodes the caller may see are counted and listed.
 impl<N: NodeObject> Connection<N>
 where
     Edge<N>: OutputType,
 {
+    /// The nodes of this page with their cursors, in the connection's order.
     async fn edges(&self) -> &Vec<Edge<N>> {
         &self.edges
     }
@@ -236,10 +248,12 @@ where
     async fn nodes(&self) -> Vec<N> {
         self.edges.iter().map(|e| e.node.clone()).collect()
     }
+    /// Whether there are pages before and after this one, and the cursors to reach them.
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
-    /// Number of nodes in the whole connection (all pages), given its filter.
+    /// Number of nodes in the whole connection (all pages), given its filter; counted only
+    /// when asked for (one more statement).
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
         let rq = RequestCtx::of(ctx)?;
         let n = (self.total)(rq).await?;

@@ -5,13 +5,14 @@ use super::grid::Grid;
 use super::organization::Organization;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
 use super::relay::{Connection, NodeObject, global_id, id_of};
-use super::scalars::{Order, ServiceCategory, ServiceStatus, order_field, order_spec, search_text};
+use super::scalars::{
+    DateTime, Order, ServiceCategory, ServiceStatus, order_field, order_spec, search_text,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::{ById, ParticipantCount};
 use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::{grid, organization, participation, service};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
@@ -25,10 +26,14 @@ impl NodeObject for Service {
     }
 }
 
+/// What `services` can be sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum ServiceOrderField {
+    /// When the service was created.
     CreatedAt,
+    /// When the service starts.
     StartsAt,
+    /// The title, in code-point order.
     Title,
 }
 order_field!(ServiceOrderField, service::Entity, default = (StartsAt, Asc), {
@@ -43,16 +48,20 @@ const MAX_FILTER_LIST: usize = 20;
 /// Filter of services; all given conditions must hold, a list matches any of its values.
 #[derive(InputObject, Default)]
 pub struct ServiceFilter {
+    /// Delivered in exactly this grid (global id).
     pub grid_id: Option<ID>,
     /// Delivered in this grid or anywhere in its subtree.
     pub within_grid_id: Option<ID>,
+    /// In any of these statuses (at most 20).
     pub status: Option<Vec<ServiceStatus>>,
+    /// Of any of these categories (at most 20).
     pub category: Option<Vec<ServiceCategory>>,
+    /// Organised by this organisation (global id).
     pub organizer_id: Option<ID>,
     /// Starts at or after this instant.
-    pub starts_after: Option<DateTime<Utc>>,
+    pub starts_after: Option<DateTime>,
     /// Starts strictly before this instant.
-    pub starts_before: Option<DateTime<Utc>>,
+    pub starts_before: Option<DateTime>,
     /// Case-insensitive substring of the title or location.
     pub search: Option<String>,
 }
@@ -98,10 +107,10 @@ impl ServiceFilter {
                     .eq(id_of::<organization::Entity>(org, "filter.organizerId")?),
             );
         }
-        if let Some(t) = self.starts_after {
+        if let Some(DateTime(t)) = self.starts_after {
             select = select.filter(service::Column::StartsAt.gte(t));
         }
-        if let Some(t) = self.starts_before {
+        if let Some(DateTime(t)) = self.starts_before {
             select = select.filter(service::Column::StartsAt.lt(t));
         }
         if let Some(s) = &self.search {
@@ -115,33 +124,45 @@ impl ServiceFilter {
     }
 }
 
+/// A public service delivered in a grid (a health check, a clean-up, a legal-aid session…),
+/// organised by an organisation, with participants. Readable by ADMIN, AGENCY, GRID_MANAGER in
+/// its subtrees; VOLUNTEER_ORG and PUBLIC see published services (PUBLISHED, IN_PROGRESS,
+/// COMPLETED), and VOLUNTEER_ORG also those it organises.
 #[Object]
 impl Service {
+    /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Service", self.0.id)
     }
+    /// Short title, one line.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// Longer description (may hold line breaks); null when none was given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// What the service is about.
     async fn category(&self) -> ServiceCategory {
         self.0.category.into()
     }
+    /// Where the service stands in its lifecycle.
     async fn status(&self) -> ServiceStatus {
         self.0.status.into()
     }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
+    /// When the service starts.
+    async fn starts_at(&self) -> DateTime {
+        self.0.starts_at.into()
     }
-    async fn ends_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ends_at
+    /// When the service ends; null when open-ended (check-in windows then assume 24 hours).
+    async fn ends_at(&self) -> Option<DateTime> {
+        self.0.ends_at.map(Into::into)
     }
     /// Places available; null means unlimited.
     async fn capacity(&self) -> Option<i32> {
         self.0.capacity
     }
+    /// Where it takes place, as free text (e.g. `社区服务中心二楼`); null when not given.
     async fn location(&self) -> Option<&str> {
         self.0.location.as_deref()
     }
@@ -153,6 +174,8 @@ impl Service {
             .await?
             .map(Grid))
     }
+    /// The organisation that organises the service; null for PUBLIC callers, who may not
+    /// read organisations.
     async fn organizer(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let key = ById::<organization::Entity>::new(self.0.organizer_id);
         Ok(RequestCtx::of(ctx)?
@@ -175,16 +198,32 @@ impl Service {
             .unwrap_or(0);
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
+    /// Who registered for this service (the participations the caller may see); `FORBIDDEN`
+    /// to AGENCY, empty for PUBLIC.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn participations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ParticipationFilter>,
+        #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
@@ -193,12 +232,15 @@ impl Service {
         })
         .await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When it last changed (equal to `createdAt` until then).
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
+    /// Incremented on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -208,7 +250,12 @@ pub struct ServiceQuery;
 
 #[Object]
 impl ServiceQuery {
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Service>> {
+    /// A service by global id; null when it does not exist or the caller may not see it.
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the service.")] id: ID,
+    ) -> ApiResult<Option<Service>> {
         let id = id_of::<service::Entity>(&id, "id")?;
         Ok(RequestCtx::of(ctx)?
             .loader
@@ -216,16 +263,31 @@ impl ServiceQuery {
             .await?
             .map(Service))
     }
+    /// Services the caller may see, filtered and paged.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those that match every condition given; all when omitted.")]
         filter: Option<ServiceFilter>,
+        #[graphql(desc = "Sort order (default `STARTS_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ServiceOrderField>>,
+        #[graphql(
+            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
+        )]
         before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         let page = PageRequest::new(first, after, last, before)?;

@@ -14,6 +14,7 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Organization;
 use super::relay::{Connection, id_of};
+use super::scalars::DateTime as Scalar;
 use super::scalars::{Order, PersonTag, ServiceCategory, ServiceStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::ById;
@@ -88,36 +89,49 @@ impl StatCount {
     }
 }
 
+/// Residents carrying one care tag.
 #[derive(SimpleObject, Clone)]
 pub struct TagCount {
+    /// The care tag.
     pub tag: PersonTag,
+    /// Residents with this tag; perturbed for AGENCY callers.
     pub count: StatCount,
 }
+/// Residents in one group of a breakdown (by gender or by age band).
 #[derive(SimpleObject, Clone)]
 pub struct KeyCount {
     /// `MALE`, `FEMALE`, `UNKNOWN`; or an age band `0-17`, `18-34`, `35-59`, `60-79`, `80+`.
     pub key: String,
+    /// Residents in this group; perturbed for AGENCY callers.
     pub count: StatCount,
 }
+/// Services in one status.
 #[derive(SimpleObject, Clone)]
 pub struct StatusCount {
+    /// The status.
     pub status: ServiceStatus,
+    /// Services starting in the window with this status (exact for every caller).
     pub count: StatCount,
 }
+/// Services of one category.
 #[derive(SimpleObject, Clone)]
 pub struct CategoryCount {
+    /// The category.
     pub category: ServiceCategory,
+    /// Services starting in the window of this category (exact for every caller).
     pub count: StatCount,
 }
 
-/// Participation registered by one organisation (null: registered without one).
+/// Participations registered by one organisation.
 pub struct OrganizationCount {
     organization: Option<Uuid>,
     count: StatCount,
 }
 
+/// Participations registered by one organisation (or by none).
 #[Object]
 impl OrganizationCount {
+    /// The registering organisation; null for participations registered without one.
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {
         let Some(id) = self.organization else {
             return Ok(None);
@@ -128,6 +142,8 @@ impl OrganizationCount {
             .await?
             .map(Organization))
     }
+    /// Participations (not cancelled) it registered in the window's services; perturbed for
+    /// AGENCY callers.
     async fn count(&self) -> StatCount {
         self.count
     }
@@ -188,10 +204,14 @@ struct Window {
     time_zone: chrono_tz::Tz,
 }
 
+/// Length of the buckets of a statistics `series`, in the request's time zone.
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum StatsInterval {
+    /// Calendar days, from local midnight.
     Day,
+    /// Weeks from Monday, local midnight.
     Week,
+    /// Calendar months, from the 1st.
     Month,
 }
 
@@ -199,9 +219,14 @@ pub enum StatsInterval {
 #[derive(SimpleObject)]
 pub struct StatsBucket {
     /// Start of the bucket: local midnight in the requested time zone.
-    pub start: DateTime<Utc>,
+    pub start: Scalar,
+    /// Services starting in the bucket (exact for every caller).
     pub service_count: StatCount,
+    /// Participations (not cancelled) in services starting in the bucket; perturbed for AGENCY
+    /// callers.
     pub participation_count: StatCount,
+    /// Hours credited to volunteers in the bucket's services: to the hundredth, or for AGENCY
+    /// callers to the nearest 10 h (0 when the participation count is shown as 0).
     pub volunteer_hours: f64,
 }
 
@@ -215,6 +240,9 @@ fn exact(n: i64) -> StatCount {
     StatCount::of(n, false)
 }
 
+/// Figures over a grid's subtree: residents, grid coverage, services and participations.
+/// ADMIN and GRID_MANAGER get exact figures; AGENCY gets counts of people and participations
+/// perturbed (`StatCount.perturbed`); other roles are `FORBIDDEN`. See `docs/statistics.md`.
 #[Object]
 impl GridStats {
     /// The grid whose subtree these figures cover.
@@ -249,6 +277,7 @@ impl GridStats {
             })
             .collect()
     }
+    /// Residents per gender: `MALE`, `FEMALE`, and `UNKNOWN` for those without one.
     async fn residents_by_gender(&self) -> Vec<KeyCount> {
         let keys = ["MALE", "FEMALE", "UNKNOWN"].map(String::from);
         let cells = keyed(&self.figures.by_gender, &keys);
@@ -301,7 +330,8 @@ impl GridStats {
     async fn grids_without_worker(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Page size: 0 to 100, default 20.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it.")]
         after: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
         let page = PageRequest::new(first, after, None, None)?;
@@ -329,6 +359,7 @@ impl GridStats {
     async fn service_count(&self) -> StatCount {
         exact(self.figures.services_by_status.values().sum())
     }
+    /// Services starting in the window per status, every status listed (exact).
     async fn services_by_status(&self) -> Vec<StatusCount> {
         use entity::ServiceStatus::*;
         let all = [Draft, Published, InProgress, Completed, Cancelled];
@@ -349,6 +380,7 @@ impl GridStats {
             })
             .collect()
     }
+    /// Services starting in the window per category, every category listed (exact).
     async fn services_by_category(&self) -> Vec<CategoryCount> {
         use entity::ServiceCategory::*;
         let all = [
@@ -432,7 +464,7 @@ impl GridStats {
     async fn series(
         &self,
         ctx: &Context<'_>,
-        interval: StatsInterval,
+        #[graphql(desc = "Length of each bucket.")] interval: StatsInterval,
     ) -> ApiResult<Vec<StatsBucket>> {
         use crate::store::stats::{Interval, bucket_bounds, series};
         let (Some(from), Some(to)) = (self.window.from, self.window.to) else {
@@ -466,7 +498,7 @@ impl GridStats {
             .iter()
             .zip(&bounds)
             .map(|(b, start)| StatsBucket {
-                start: *start,
+                start: (*start).into(),
                 service_count: exact(b.services),
                 participation_count: d.personal(b.participations),
                 volunteer_hours: d.hours(b.volunteer_minutes, &[b.participations]),
@@ -557,12 +589,24 @@ impl StatsQuery {
     async fn stats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Global id of the grid whose subtree (the grid included) is counted.")]
         within_grid_id: ID,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        #[graphql(default = "Asia/Shanghai")] time_zone: String,
+        #[graphql(
+            desc = "Only services starting at or after this instant count, with their participations (no lower bound when omitted). Residents and grids are counted as they are now."
+        )]
+        from: Option<Scalar>,
+        #[graphql(
+            desc = "Only services starting before this instant count (no upper bound when omitted); must be after `from`."
+        )]
+        to: Option<Scalar>,
+        #[graphql(
+            default = "Asia/Shanghai",
+            desc = "IANA time zone (e.g. `Asia/Shanghai`) of the `series` buckets: each starts at local midnight."
+        )]
+        time_zone: String,
     ) -> ApiResult<GridStats> {
         let root = id_of::<grid::Entity>(&within_grid_id, "withinGridId")?;
+        let (from, to) = (from.map(Into::into), to.map(Into::into));
         stats_for(ctx, root, from, to, &time_zone).await
     }
 }

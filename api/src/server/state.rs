@@ -40,7 +40,7 @@ pub struct Sdl {
 impl Sdl {
     pub fn of(schema: &GridgovSchema) -> Sdl {
         use sha2::Digest;
-        let text = schema.sdl();
+        let text = crate::schema::sdl_of(schema);
         let digest = sha2::Sha256::digest(text.as_bytes());
         let etag = format!("\"{}\"", hex::encode(&digest[..16]));
         Sdl { text, etag }

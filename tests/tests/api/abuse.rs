@@ -133,7 +133,7 @@ db_test!(
         // 24 fragments inside each other, each with one root field: 25 root fields (> 20).
         let q = nested_fragments(
             "{ … }",
-            "QueryRoot",
+            "Query",
             24,
             "grids { totalCount }",
             "grids { totalCount }",
@@ -148,7 +148,7 @@ db_test!(
         // 19 of them pass (20 root fields).
         let q = nested_fragments(
             "{ … }",
-            "QueryRoot",
+            "Query",
             19,
             "grids { totalCount }",
             "grids { totalCount }",
@@ -467,7 +467,7 @@ db_test!(
         for q in [
             "{ __schema { queryType { name } } }",
             "{ __type(name: \"Grid\") { name } }",
-            "query { ...I } fragment I on QueryRoot { __schema { types { name } } }",
+            "query { ...I } fragment I on Query { __schema { types { name } } }",
         ] {
             let body = post(&app, q).await;
             let e = first_error(&body);
@@ -484,7 +484,7 @@ db_test!(
         }
         // `__typename` is not introspection.
         let body = post(&app, "{ __typename }").await;
-        assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
         // No suggestions.
         let body = post(&app, "{ gridz { totalCount } }").await;
         assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
@@ -521,7 +521,7 @@ db_test!(
     |app| async move {
         let body = post(&app, "{ __schema { queryType { name } } }").await;
         assert_eq!(
-            body["data"]["__schema"]["queryType"]["name"], "QueryRoot",
+            body["data"]["__schema"]["queryType"]["name"], "Query",
             "{body}"
         );
         assert!(serves_graphiql(&app).await);

@@ -103,7 +103,7 @@ db_test!(
         );
         // Fragments do not hide root fields.
         let q = format!(
-            "query {{ ...F }} fragment F on QueryRoot {{ {} }}",
+            "query {{ ...F }} fragment F on Query {{ {} }}",
             plain(4)
         );
         assert_eq!(code_of(&app, &q).await.as_deref(), Some("BAD_USER_INPUT"));
@@ -334,11 +334,11 @@ db_test!(
             .gql(include_str!("introspection.graphql"), json!({}))
             .await;
         assert!(body.get("errors").is_none(), "{body}");
-        assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+        assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
         let data = app
             .data("{ __schema { queryType { name } } }", json!({}))
             .await;
-        assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
+        assert_eq!(data["__schema"]["queryType"]["name"], "Query");
         let body = app.gql("{ gridz { totalCount } }", json!({})).await;
         assert!(
             body["errors"][0]["message"]

@@ -15,11 +15,14 @@ use serde::Serialize;
 /// Largest GeoJSON boundary accepted, in bytes.
 const MAX_BOUNDARY_BYTES: usize = 256 * 1024;
 
+/// Fields of a new grid for `createGrid`.
 #[derive(InputObject, Serialize)]
 pub struct CreateGridInput {
     /// Administrative code: 6, 9 or 12 digits, a grid adds `-NN` (e.g. `370685001003-07`).
     pub code: String,
+    /// Display name, 1–200 characters.
     pub name: String,
+    /// Level in the hierarchy: one below the parent's.
     pub level: GridLevel,
     /// The parent grid; only a DISTRICT may be without one.
     pub parent_id: Option<ID>,
@@ -30,27 +33,40 @@ pub struct CreateGridInput {
     pub idempotency_key: Option<String>,
 }
 
+/// Changes to a grid for `updateGrid`. Omitted fields keep their value; null
+/// clears an optional field (`BAD_USER_INPUT` on a required one).
 #[derive(InputObject)]
 pub struct UpdateGridInput {
+    /// New administrative code (same format as in `createGrid`).
     pub code: MaybeUndefined<String>,
+    /// New display name, 1–200 characters.
     pub name: MaybeUndefined<String>,
+    /// New level.
     pub level: MaybeUndefined<GridLevel>,
     /// A new parent moves the grid with its whole subtree; null makes it a root district.
     pub parent_id: MaybeUndefined<ID>,
+    /// New GeoJSON geometry (at most 256 KiB); null removes it.
     pub boundary: MaybeUndefined<Json<serde_json::Value>>,
 }
 
+/// Result of `createGrid`.
 #[derive(SimpleObject)]
 pub struct CreateGridPayload {
+    /// The grid as it is after the mutation.
     pub grid: Grid,
 }
 
+/// Result of `updateGrid`.
 #[derive(SimpleObject)]
 pub struct UpdateGridPayload {
+    /// The grid as it is after the mutation.
     pub grid: Grid,
 }
 
-deleted_payload!(DeleteGridPayload);
+deleted_payload!(
+    /// Result of `deleteGrid`.
+    DeleteGridPayload
+);
 
 /// Checks the shape of an administrative code.
 fn code(value: &str) -> ApiResult<String> {
@@ -111,10 +127,12 @@ pub struct GridMutation;
 
 #[Object]
 impl GridMutation {
+    /// Creates a grid under `parentId` (ADMIN; GRID_MANAGER within its subtrees, not a root
+    /// district). Retries with the same `idempotencyKey` return the first grid.
     async fn create_grid(
         &self,
         ctx: &Context<'_>,
-        input: CreateGridInput,
+        #[graphql(desc = "The new grid.")] input: CreateGridInput,
     ) -> ApiResult<CreateGridPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
@@ -154,8 +172,11 @@ impl GridMutation {
     async fn update_grid(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateGridInput,
+        #[graphql(desc = "Global id of the grid to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateGridInput,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateGridPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
@@ -185,7 +206,10 @@ impl GridMutation {
     async fn delete_grid(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the grid to delete.")] id: ID,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<DeleteGridPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;

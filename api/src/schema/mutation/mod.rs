@@ -17,7 +17,11 @@ use std::future::Future;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// Writes. Each mutation runs in one transaction with its audit entry; updates and deletes
+/// take `expectedVersion` (a stale one is `CONFLICT`), creates take an optional
+/// `idempotencyKey`. Which roles may call each mutation is in `docs/mutations.md`.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     grid::GridMutation,
     person::PersonMutation,
@@ -80,7 +84,8 @@ where
 
 /// Declares the payload of a deletion: the global id of what was removed.
 macro_rules! deleted_payload {
-    ($name:ident) => {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
         #[derive(async_graphql::SimpleObject)]
         pub struct $name {
             /// Global id of the object that was removed.

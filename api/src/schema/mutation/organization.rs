@@ -12,55 +12,86 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use entity::{grid, membership, organization, person};
 use serde::Serialize;
 
+/// Fields of a new organisation for `createOrganization`.
 #[derive(InputObject, Serialize)]
 pub struct CreateOrganizationInput {
+    /// Name, 1–200 characters.
     pub name: String,
+    /// What kind of body it is.
     pub kind: OrganizationKind,
+    /// Contact person's name, at most 100 characters.
     pub contact_name: Option<String>,
+    /// Contact phone (mobile or landline): digits, spaces, `+`, `-`, parentheses.
     pub contact_phone: Option<String>,
+    /// Contact e-mail address.
     pub contact_email: Option<String>,
     /// Makes retries safe: the same key with the same input returns the first result.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
 
+/// Changes to an organisation for `updateOrganization`. Omitted fields keep their value; null
+/// clears an optional field (`BAD_USER_INPUT` on a required one).
 #[derive(InputObject)]
 pub struct UpdateOrganizationInput {
+    /// New name, 1–200 characters.
     pub name: MaybeUndefined<String>,
+    /// New kind.
     pub kind: MaybeUndefined<OrganizationKind>,
+    /// New contact name; null clears it.
     pub contact_name: MaybeUndefined<String>,
+    /// New contact phone; null clears it.
     pub contact_phone: MaybeUndefined<String>,
+    /// New contact e-mail address; null clears it.
     pub contact_email: MaybeUndefined<String>,
 }
 
+/// A new membership for `addMembership`.
 #[derive(InputObject)]
 pub struct AddMembershipInput {
+    /// The person who joins (global id).
     pub person_id: ID,
+    /// The organisation joined (global id).
     pub organization_id: ID,
+    /// The member's role; MEMBER when omitted.
     #[graphql(default_with = "MembershipRole::Member")]
     pub role: MembershipRole,
     /// Defaults to today (UTC).
     pub joined_on: Option<Date>,
 }
 
+/// Result of `createOrganization`.
 #[derive(SimpleObject)]
 pub struct CreateOrganizationPayload {
+    /// The organisation as it is after the mutation.
     pub organization: Organization,
 }
+/// Result of `updateOrganization`.
 #[derive(SimpleObject)]
 pub struct UpdateOrganizationPayload {
+    /// The organisation as it is after the mutation.
     pub organization: Organization,
 }
+/// Result of `addMembership`.
 #[derive(SimpleObject)]
 pub struct AddMembershipPayload {
+    /// The new membership.
     pub membership: Membership,
 }
-deleted_payload!(RemoveMembershipPayload);
+deleted_payload!(
+    /// Result of `removeMembership`.
+    RemoveMembershipPayload
+);
+/// Result of `assignGridWorker`.
 #[derive(SimpleObject)]
 pub struct AssignGridWorkerPayload {
+    /// The new grid assignment.
     pub grid_assignment: GridAssignment,
 }
-deleted_payload!(UnassignGridWorkerPayload);
+deleted_payload!(
+    /// Result of `unassignGridWorker`.
+    UnassignGridWorkerPayload
+);
 
 /// A contact phone (mobile or landline): digits, spaces, `+`, `-`, parentheses.
 fn contact_phone(field: &str, v: Option<&str>) -> ApiResult<Option<String>> {
@@ -106,10 +137,12 @@ pub struct OrganizationMutation;
 
 #[Object]
 impl OrganizationMutation {
+    /// Creates an organisation (ADMIN). Retries with the same `idempotencyKey` return the
+    /// first organisation.
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
-        input: CreateOrganizationInput,
+        #[graphql(desc = "The new organisation.")] input: CreateOrganizationInput,
     ) -> ApiResult<CreateOrganizationPayload> {
         super::caller(ctx)?.require_write(super::ADMIN)?;
         let key = idempotency_key(&input.idempotency_key)?;
@@ -135,11 +168,15 @@ impl OrganizationMutation {
         })
     }
 
+    /// Changes an organisation's fields (ADMIN).
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateOrganizationInput,
+        #[graphql(desc = "Global id of the organisation to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateOrganizationInput,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateOrganizationPayload> {
         super::caller(ctx)?.require_write(super::ADMIN)?;
@@ -182,10 +219,11 @@ impl OrganizationMutation {
         })
     }
 
+    /// Makes a person a member of an organisation (ADMIN); `CONFLICT` when they already are.
     async fn add_membership(
         &self,
         ctx: &Context<'_>,
-        input: AddMembershipInput,
+        #[graphql(desc = "Who joins which organisation, in which role.")] input: AddMembershipInput,
     ) -> ApiResult<AddMembershipPayload> {
         super::caller(ctx)?.require_write(super::ADMIN)?;
         let person = id_of::<person::Entity>(&input.person_id, "personId")?;
@@ -203,10 +241,11 @@ impl OrganizationMutation {
         })
     }
 
+    /// Ends a membership (ADMIN).
     async fn remove_membership(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the membership to end.")] id: ID,
     ) -> ApiResult<RemoveMembershipPayload> {
         super::caller(ctx)?.require_write(super::ADMIN)?;
         let key = id_of::<membership::Entity>(&id, "id")?;
@@ -223,9 +262,9 @@ impl OrganizationMutation {
     async fn assign_grid_worker(
         &self,
         ctx: &Context<'_>,
-        grid_id: ID,
-        person_id: ID,
-        role: GridWorkerRole,
+        #[graphql(desc = "Global id of the grid.")] grid_id: ID,
+        #[graphql(desc = "Global id of the person who becomes responsible.")] person_id: ID,
+        #[graphql(desc = "The person's role in the grid.")] role: GridWorkerRole,
         #[graphql(desc = "Defaults to today (UTC).")] since: Option<Date>,
     ) -> ApiResult<AssignGridWorkerPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
@@ -246,8 +285,8 @@ impl OrganizationMutation {
     async fn unassign_grid_worker(
         &self,
         ctx: &Context<'_>,
-        grid_id: ID,
-        person_id: ID,
+        #[graphql(desc = "Global id of the grid.")] grid_id: ID,
+        #[graphql(desc = "Global id of the grid worker.")] person_id: ID,
     ) -> ApiResult<UnassignGridWorkerPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
         let grid = id_of::<grid::Entity>(&grid_id, "gridId")?;

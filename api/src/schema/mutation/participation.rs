@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::schema::input::{opt_long_text, opt_text};
 use crate::schema::participation::Participation;
 use crate::schema::relay::id_of;
-use crate::schema::scalars::ParticipationRole;
+use crate::schema::scalars::{DateTime as Instant, ParticipationRole};
 use crate::store::participation::{self as store, MAX_BATCH, Registration};
 use crate::store::write::{idempotency_key, input_hash};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -14,12 +14,16 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::{organization, participation, person, service};
 use serde::Serialize;
 
+/// A registration for `registerParticipation` and `registerParticipations`.
 #[derive(InputObject, Serialize, Clone)]
 pub struct RegisterParticipationInput {
+    /// The service (global id): PUBLISHED or IN_PROGRESS, with a place left.
     pub service_id: ID,
+    /// The person taking part (global id).
     pub person_id: ID,
     /// The organisation registering the person (e.g. a volunteer organisation).
     pub organization_id: Option<ID>,
+    /// How the person takes part; VOLUNTEER when omitted.
     #[graphql(default_with = "ParticipationRole::Volunteer")]
     pub role: ParticipationRole,
     /// The registering platform's own reference.
@@ -60,15 +64,19 @@ impl RegisterParticipationInput {
     }
 }
 
+/// Result of `registerParticipation`.
 #[derive(SimpleObject)]
 pub struct RegisterParticipationPayload {
+    /// The participation as it is after the mutation.
     pub participation: Participation,
 }
 
 /// Why one item of a batch failed; `code` is an `extensions.code` value.
 #[derive(SimpleObject, Clone)]
 pub struct ItemError {
+    /// The error's `extensions.code`, e.g. `BAD_USER_INPUT`, `CONFLICT`, `NOT_FOUND`.
     pub code: String,
+    /// Human-readable message, safe to show.
     pub message: String,
     /// The input field at fault, when one is.
     pub field: Option<String>,
@@ -106,38 +114,50 @@ impl From<&ApiError> for ItemError {
 pub struct RegisterParticipationResult {
     /// Position of the item in `inputs`.
     pub index: i32,
+    /// The participation registered; null when the item failed.
     pub participation: Option<Participation>,
+    /// Why the item failed; null when it succeeded.
     pub error: Option<ItemError>,
 }
 
+/// Result of `registerParticipations`: one result per item.
 #[derive(SimpleObject)]
 pub struct RegisterParticipationsPayload {
     /// One result per input, in input order.
     pub results: Vec<RegisterParticipationResult>,
     /// Items that succeeded (including idempotent replays).
     pub succeeded: i32,
+    /// Items that failed.
     pub failed: i32,
 }
 
+/// Result of `checkIn`.
 #[derive(SimpleObject)]
 pub struct CheckInPayload {
+    /// The participation as it is after the mutation.
     pub participation: Participation,
 }
+/// Result of `checkOut`.
 #[derive(SimpleObject)]
 pub struct CheckOutPayload {
+    /// The participation as it is after the mutation.
     pub participation: Participation,
 }
+/// Result of `cancelParticipation`.
 #[derive(SimpleObject)]
 pub struct CancelParticipationPayload {
+    /// The participation as it is after the mutation.
     pub participation: Participation,
 }
+/// Result of `markNoShow`.
 #[derive(SimpleObject)]
 pub struct MarkNoShowPayload {
+    /// The participation as it is after the mutation.
     pub participation: Participation,
 }
 
-fn micros(t: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    t.map(|t| t.trunc_subsecs(6))
+fn micros(t: Option<Instant>) -> Option<DateTime<Utc>> {
+    t.map(|t| t.0.trunc_subsecs(6))
 }
 
 #[derive(Default)]
@@ -149,6 +169,7 @@ impl ParticipationMutation {
     async fn register_participation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Who takes part in which service, and how.")]
         input: RegisterParticipationInput,
     ) -> ApiResult<RegisterParticipationPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
@@ -169,6 +190,9 @@ impl ParticipationMutation {
     async fn register_participations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The registrations, at most 1,000; each is handled like `registerParticipation`."
+        )]
         inputs: Vec<RegisterParticipationInput>,
     ) -> ApiResult<RegisterParticipationsPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
@@ -222,8 +246,11 @@ impl ParticipationMutation {
     async fn check_in(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        at: Option<DateTime<Utc>>,
+        #[graphql(desc = "Global id of the participation.")] id: ID,
+        #[graphql(desc = "When the person arrived; now when omitted.")] at: Option<Instant>,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<CheckInPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
@@ -244,9 +271,15 @@ impl ParticipationMutation {
     async fn check_out(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        at: Option<DateTime<Utc>>,
+        #[graphql(desc = "Global id of the participation.")] id: ID,
+        #[graphql(desc = "When the person left; now when omitted.")] at: Option<Instant>,
+        #[graphql(
+            desc = "Minutes to credit: 0 up to the time between check-in and check-out inside the service's window, which is the default."
+        )]
         minutes: Option<i32>,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<CheckOutPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
@@ -265,8 +298,14 @@ impl ParticipationMutation {
     async fn cancel_participation(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the participation.")] id: ID,
+        #[graphql(
+            desc = "Why, at most 500 characters (line breaks allowed); kept in the audit entry."
+        )]
         reason: Option<String>,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<CancelParticipationPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
@@ -286,7 +325,10 @@ impl ParticipationMutation {
     async fn mark_no_show(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the participation.")] id: ID,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<MarkNoShowPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;

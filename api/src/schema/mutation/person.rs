@@ -14,8 +14,10 @@ use entity::{grid, person};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// Fields of a new person for `createPerson`.
 #[derive(InputObject, Serialize)]
 pub struct CreatePersonInput {
+    /// Full name, 1–100 characters.
     pub name: String,
     /// Derived from `idNumber` when omitted; must agree with it when both are given.
     pub gender: Option<Gender>,
@@ -27,38 +29,59 @@ pub struct CreatePersonInput {
     pub id_number: Option<String>,
     /// Home grid.
     pub grid_id: ID,
+    /// Home address, at most 300 characters.
     pub address: Option<String>,
+    /// Care tags to set from the start.
     pub tags: Option<Vec<PersonTag>>,
     /// Makes retries safe: the same key with the same input returns the first result.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
 
+/// Changes to a person for `updatePerson`. Omitted fields keep their value; null
+/// clears an optional field (`BAD_USER_INPUT` on a required one).
 #[derive(InputObject)]
 pub struct UpdatePersonInput {
+    /// New full name, 1–100 characters.
     pub name: MaybeUndefined<String>,
+    /// New gender; null clears it.
     pub gender: MaybeUndefined<Gender>,
+    /// New birth date; null clears it.
     pub birth_date: MaybeUndefined<Date>,
+    /// New mobile number (11 digits starting with 1); null clears it.
     pub phone: MaybeUndefined<String>,
+    /// New 18-character resident ID number; null clears it.
     pub id_number: MaybeUndefined<String>,
+    /// New home grid (global id).
     pub grid_id: MaybeUndefined<ID>,
+    /// New home address, at most 300 characters; null clears it.
     pub address: MaybeUndefined<String>,
 }
 
+/// Result of `createPerson`.
 #[derive(SimpleObject)]
 pub struct CreatePersonPayload {
+    /// The person as it is after the mutation.
     pub person: Person,
 }
+/// Result of `updatePerson`.
 #[derive(SimpleObject)]
 pub struct UpdatePersonPayload {
+    /// The person as it is after the mutation.
     pub person: Person,
 }
+/// Result of `setPersonTags`.
 #[derive(SimpleObject)]
 pub struct SetPersonTagsPayload {
+    /// The person as it is after the mutation.
     pub person: Person,
 }
-deleted_payload!(DeletePersonPayload);
+deleted_payload!(
+    /// Result of `deletePerson`.
+    DeletePersonPayload
+);
 
+/// Result of `erasePerson`.
 #[derive(SimpleObject)]
 pub struct ErasePersonPayload {
     /// Global id of the person whose personal data was erased.
@@ -107,10 +130,12 @@ pub struct PersonMutation;
 
 #[Object]
 impl PersonMutation {
+    /// Records a person with their home grid (ADMIN; GRID_MANAGER for grids in its subtrees).
+    /// Retries with the same `idempotencyKey` return the first person.
     async fn create_person(
         &self,
         ctx: &Context<'_>,
-        input: CreatePersonInput,
+        #[graphql(desc = "The new person.")] input: CreatePersonInput,
     ) -> ApiResult<CreatePersonPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
@@ -146,11 +171,15 @@ impl PersonMutation {
         })
     }
 
+    /// Changes a person's fields (ADMIN; GRID_MANAGER for people in its subtrees).
     async fn update_person(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdatePersonInput,
+        #[graphql(desc = "Global id of the person to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdatePersonInput,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<UpdatePersonPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
@@ -183,7 +212,10 @@ impl PersonMutation {
     async fn delete_person(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the person to delete.")] id: ID,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<DeletePersonPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
@@ -205,7 +237,10 @@ impl PersonMutation {
     async fn erase_person(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Global id of the person whose personal data is erased.")] id: ID,
+        #[graphql(
+            desc = "Why (the request and its reference), 1–500 characters; kept in the audit entry."
+        )]
         reason: String,
     ) -> ApiResult<ErasePersonPayload> {
         super::caller(ctx)?.require_write(super::ADMIN)?;
@@ -226,8 +261,13 @@ impl PersonMutation {
     async fn set_person_tags(
         &self,
         ctx: &Context<'_>,
-        person_id: ID,
-        tags: Vec<PersonTag>,
+        #[graphql(desc = "Global id of the person.")] person_id: ID,
+        #[graphql(desc = "The complete new set of care tags (empty removes all).")] tags: Vec<
+            PersonTag,
+        >,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<SetPersonTagsPayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;

@@ -4,7 +4,7 @@ use super::{create_once, write};
 use crate::error::ApiResult;
 use crate::schema::input::{Patch, apply, opt_long_text, opt_text, patch, required, text};
 use crate::schema::relay::id_of;
-use crate::schema::scalars::{ServiceCategory, ServiceStatus};
+use crate::schema::scalars::{DateTime as Instant, ServiceCategory, ServiceStatus};
 use crate::schema::service::Service;
 use crate::store::service::{self as store, ServiceFields};
 use crate::store::write::{idempotency_key, input_hash};
@@ -14,55 +14,79 @@ use entity::{grid, organization, service};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// Fields of a new service for `createService`.
 #[derive(InputObject, Serialize)]
 pub struct CreateServiceInput {
+    /// The grid the service is delivered in (global id).
     pub grid_id: ID,
+    /// The organising organisation (global id).
     pub organizer_id: ID,
+    /// Title, 1–200 characters, one line.
     pub title: String,
+    /// Description, at most 5,000 characters; line breaks allowed.
     pub description: Option<String>,
+    /// What the service is about.
     pub category: ServiceCategory,
-    pub starts_at: DateTime<Utc>,
+    /// When the service starts.
+    pub starts_at: Instant,
     /// Must be after `startsAt`.
-    pub ends_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<Instant>,
     /// Places; null for unlimited.
     pub capacity: Option<i32>,
+    /// Where it takes place, at most 300 characters.
     pub location: Option<String>,
     /// Makes retries safe: the same key with the same input returns the first result.
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
 
+/// Changes to a service for `updateService`. Omitted fields keep their value; null
+/// clears an optional field (`BAD_USER_INPUT` on a required one).
 #[derive(InputObject)]
 pub struct UpdateServiceInput {
+    /// New grid (global id).
     pub grid_id: MaybeUndefined<ID>,
+    /// New organiser (global id).
     pub organizer_id: MaybeUndefined<ID>,
+    /// New title, 1–200 characters.
     pub title: MaybeUndefined<String>,
+    /// New description, at most 5,000 characters; null clears it.
     pub description: MaybeUndefined<String>,
+    /// New category.
     pub category: MaybeUndefined<ServiceCategory>,
-    pub starts_at: MaybeUndefined<DateTime<Utc>>,
-    pub ends_at: MaybeUndefined<DateTime<Utc>>,
+    /// New start.
+    pub starts_at: MaybeUndefined<Instant>,
+    /// New end, after `startsAt`; null makes the service open-ended.
+    pub ends_at: MaybeUndefined<Instant>,
     /// Cannot go below the places already taken.
     pub capacity: MaybeUndefined<i32>,
+    /// New location; null clears it.
     pub location: MaybeUndefined<String>,
 }
 
+/// Result of `createService`.
 #[derive(SimpleObject)]
 pub struct CreateServicePayload {
+    /// The service as it is after the mutation.
     pub service: Service,
 }
+/// Result of `updateService`.
 #[derive(SimpleObject)]
 pub struct UpdateServicePayload {
+    /// The service as it is after the mutation.
     pub service: Service,
 }
+/// Result of `transitionService`.
 #[derive(SimpleObject)]
 pub struct TransitionServicePayload {
+    /// The service as it is after the mutation.
     pub service: Service,
 }
 
 /// Times are stored with microsecond precision on both databases.
-fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+fn micros(t: Instant) -> DateTime<Utc> {
     use chrono::SubsecRound;
-    t.trunc_subsecs(6)
+    t.0.trunc_subsecs(6)
 }
 
 #[derive(Clone, Default)]
@@ -111,7 +135,7 @@ impl ServiceMutation {
     async fn create_service(
         &self,
         ctx: &Context<'_>,
-        input: CreateServiceInput,
+        #[graphql(desc = "The new service.")] input: CreateServiceInput,
     ) -> ApiResult<CreateServicePayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
         let key = idempotency_key(&input.idempotency_key)?;
@@ -141,11 +165,15 @@ impl ServiceMutation {
         })
     }
 
+    /// Changes a service's fields (ADMIN; GRID_MANAGER for services in its subtrees).
     async fn update_service(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateServiceInput,
+        #[graphql(desc = "Global id of the service to change.")] id: ID,
+        #[graphql(desc = "The fields to change.")] input: UpdateServiceInput,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<UpdateServicePayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
@@ -185,8 +213,11 @@ impl ServiceMutation {
     async fn transition_service(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        to: ServiceStatus,
+        #[graphql(desc = "Global id of the service.")] id: ID,
+        #[graphql(desc = "The status to move to.")] to: ServiceStatus,
+        #[graphql(
+            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+        )]
         expected_version: Option<i32>,
     ) -> ApiResult<TransitionServicePayload> {
         super::caller(ctx)?.require_write(super::MANAGERS)?;
