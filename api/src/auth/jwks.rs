@@ -85,6 +85,12 @@ impl KeySet {
             return Some(key);
         }
         if !may_fetch {
+            // A fetch under way may bring the key (the first token of a new key usually comes
+            // in a burst): wait for it rather than refuse.
+            if self.0.fetching.try_lock().is_err() {
+                drop(self.0.fetching.lock().await);
+                return self.cached(kid, alg);
+            }
             return None;
         }
         self.refresh(source).await;
