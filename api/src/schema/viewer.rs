@@ -64,6 +64,8 @@ impl From<Throttle> for RateLimitStatus {
 /// The caller of this operation.
 pub struct Viewer;
 
+/// The caller of this operation as the server sees it: its role, scopes, grids, organisation
+/// and rate-limit bucket.
 #[Object]
 impl Viewer {
     /// The caller's role; `PUBLIC` without a credential.
