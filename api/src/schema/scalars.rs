@@ -281,7 +281,7 @@ remote_enum!(
         Draft,
         /// Announced: open for registration, visible to everyone (PUBLIC included).
         Published,
-        /// Taking place now: participants check in and out.
+        /// Taking place now.
         InProgress,
         /// Took place and is over.
         Completed,

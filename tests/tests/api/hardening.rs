@@ -102,10 +102,7 @@ db_test!(
             "{body}"
         );
         // Fragments do not hide root fields.
-        let q = format!(
-            "query {{ ...F }} fragment F on Query {{ {} }}",
-            plain(4)
-        );
+        let q = format!("query {{ ...F }} fragment F on Query {{ {} }}", plain(4));
         assert_eq!(code_of(&app, &q).await.as_deref(), Some("BAD_USER_INPUT"));
     }
 );
