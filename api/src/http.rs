@@ -8,6 +8,7 @@
 //! - The response is `application/graphql-response+json` when the client accepts it (request
 //!   errors then answer 400 without `data`), otherwise `application/json` with 200, except for
 //!   credential (401), rate-limit (429), body (400/413) and database-unavailable (503) failures.
+//!   A persisted-document miss answers 200 either way, as Apollo Client expects.
 
 use crate::app::{AppState, RequestId};
 use crate::error::ApiError;
