@@ -318,6 +318,18 @@ db_test!(
 
         assert_eq!(total(&free), 0, "{free:#}");
         assert_eq!(total(&pushed), 0, "{pushed:#}");
+        // GraphQL over HTTP by GET, with the id in the query string.
+        let by_get: Value = app
+            .http
+            .get(app.url("/graphql"))
+            .query(&[("documentId", "0123456789abcdef0123456789abcdef")])
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(total(&by_get), 0, "{by_get:#}");
     }
 );
 

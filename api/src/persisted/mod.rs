@@ -26,9 +26,15 @@
 //! request; the database stays the truth, so a document registered on one replica runs on
 //! every other.
 
+mod manifest;
+mod transport;
+
+pub use manifest::{ManifestError, push_manifest, read_manifest};
+pub use transport::{DocumentId, document_id, parse_body, query_string_document_id, request_with_id};
+
 use crate::error::ApiError;
-use crate::store::documents::{self, Document, PushSummary, Retention, TrustedDocument};
-use async_graphql::{BatchRequest, Request, Value};
+use crate::store::documents::{self, Document, Retention};
+use async_graphql::{Request, Value};
 use clap::{Args, ValueEnum};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -97,84 +103,8 @@ const PARSE_OFF_RUNTIME: usize = 1024;
 /// Where errors about the Apollo extension point.
 const HASH_FIELD: &str = "extensions.persistedQuery.sha256Hash";
 
-/// The GraphQL-over-HTTP `documentId` or Relay `doc_id` of a request, put into its data by
-/// the transport ([`parse_body`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentId(pub String);
-
-/// The `documentId`/`doc_id` a transport stored in `request`'s data.
-pub fn document_id(request: &Request) -> Option<String> {
-    request
-        .data
-        .get(&TypeId::of::<DocumentId>())
-        .and_then(|d| d.downcast_ref::<DocumentId>())
-        .map(|d| d.0.clone())
-}
-
-/// The `documentId` (GraphQL over HTTP) or `doc_id` (Relay) of a GET query string.
-pub fn query_string_document_id(raw: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Ids {
-        #[serde(rename = "documentId")]
-        document_id: Option<String>,
-        doc_id: Option<String>,
-    }
-    let uri: axum::http::Uri = format!("/?{raw}").parse().ok()?;
-    let ids = axum::extract::Query::<Ids>::try_from_uri(&uri).ok()?.0;
-    ids.document_id.or(ids.doc_id).filter(|id| !id.is_empty())
-}
-
 /// Marks a request whose text [`Persisted::prefill`] filled in from the document it names.
 struct Prefilled;
-
-/// Reads a POST body as one GraphQL request or a batch, like `BatchRequest`'s own
-/// deserialisation, and also takes each request's `documentId` (GraphQL over HTTP) or
-/// `doc_id` (Relay) into its data as a [`DocumentId`]; a `query` of `null` (Relay sends one
-/// beside `doc_id`) counts as none. Bodies that mention neither key take the direct path.
-pub fn parse_body(body: &[u8]) -> Result<BatchRequest, serde_json::Error> {
-    let mentions = |key: &[u8]| body.windows(key.len()).any(|w| w == key);
-    if !mentions(b"documentId") && !mentions(b"doc_id") {
-        return serde_json::from_slice(body);
-    }
-    match serde_json::from_slice::<serde_json::Value>(body)? {
-        serde_json::Value::Array(items) if !items.is_empty() => items
-            .into_iter()
-            .map(request_with_id)
-            .collect::<Result<Vec<_>, _>>()
-            .map(BatchRequest::Batch),
-        // An empty batch: let async-graphql word the refusal.
-        serde_json::Value::Array(_) => serde_json::from_slice(body),
-        single => request_with_id(single).map(BatchRequest::Single),
-    }
-}
-
-/// One operation of a JSON body as a request, its `documentId`/`doc_id` taken into its data
-/// as a [`DocumentId`] and a `query` of `null` counted as none.
-pub fn request_with_id(mut value: serde_json::Value) -> Result<Request, serde_json::Error> {
-    use serde::de::Error as _;
-    let mut id = None;
-    if let Some(object) = value.as_object_mut() {
-        for key in ["documentId", "doc_id"] {
-            match object.remove(key) {
-                None | Some(serde_json::Value::Null) => {}
-                Some(serde_json::Value::String(s)) => id = id.or(Some(s)),
-                Some(_) => {
-                    return Err(serde_json::Error::custom(format!(
-                        "`{key}` must be a string"
-                    )));
-                }
-            }
-        }
-        if object.get("query").is_some_and(serde_json::Value::is_null) {
-            object.remove("query");
-        }
-    }
-    let mut request: Request = serde_json::from_value(value)?;
-    if let Some(id) = id {
-        request.data.insert(DocumentId(id));
-    }
-    Ok(request)
-}
 
 /// A document as a replica keeps it in memory.
 struct Cached {
@@ -273,13 +203,10 @@ impl Persisted {
                 "documentId",
                 "send either a document id or the document text, not both",
             )),
-            (Some(id), None) => {
-                let id = id.strip_prefix("sha256:").unwrap_or(id);
-                match self.lookup(id, mode).await? {
-                    Some(body) => fill(request, body, prefilled),
-                    None => Err(not_found(mode)),
-                }
-            }
+            (Some(id), None) => match self.lookup(stored_id(id), mode).await? {
+                Some(body) => fill(request, body, prefilled),
+                None => Err(not_found(mode)),
+            },
             (None, Some(hash)) => match self.lookup(&hash, mode).await? {
                 // The text sent with a known id must be that document (a client that sends
                 // both got its id from the text).
@@ -319,10 +246,7 @@ impl Persisted {
             return Ok(());
         }
         let id = match (document_id(request), apollo_hash(request)?) {
-            (Some(id), None) => match id.strip_prefix("sha256:") {
-                Some(hex) => hex.to_owned(),
-                None => id,
-            },
+            (Some(id), None) => stored_id(&id).to_owned(),
             (None, Some(hash)) => hash,
             // Nothing named, or both (which `resolve` refuses).
             _ => return Ok(()),
@@ -421,6 +345,12 @@ fn may_run(doc: &Cached, mode: TrustedDocuments) -> bool {
     }
 }
 
+/// The stored id a `documentId` names: GraphQL over HTTP writes a SHA-256 id as
+/// `sha256:<hex>`; any other id is a manifest's key as given.
+fn stored_id(document_id: &str) -> &str {
+    document_id.strip_prefix("sha256:").unwrap_or(document_id)
+}
+
 fn not_found(mode: TrustedDocuments) -> ApiError {
     match mode {
         TrustedDocuments::Require => ApiError::PersistedQueryNotInList,
@@ -488,107 +418,4 @@ pub fn valid_id(id: &str) -> bool {
 /// The SHA-256 of `text`, in lowercase hex (the id of an automatic persisted query).
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// Why a manifest was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
-    #[error("the manifest is not JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error(
-        "the manifest must be a JSON object of id → document text, or an Apollo persisted query manifest"
-    )]
-    Shape,
-    #[error("unsupported Apollo manifest version {0} (only 1 is supported)")]
-    Version(serde_json::Value),
-    #[error("operation {index} of the manifest: {what}")]
-    Operation { index: usize, what: String },
-    #[error("document {id:?} does not parse: {message}")]
-    Syntax { id: String, message: String },
-    #[error("document id {0:?} is not 1 to 256 printable characters without spaces")]
-    Id(String),
-    #[error("document id {0:?} appears twice with different texts")]
-    Duplicate(String),
-}
-
-/// The documents of a manifest: a flat JSON object `{id: text}` (Relay, GraphQL Code
-/// Generator's client preset) or Apollo's
-/// `{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{id, name, type, body}]}`.
-/// Every document must parse.
-pub fn read_manifest(json: &str) -> Result<Vec<TrustedDocument>, ManifestError> {
-    let value: serde_json::Value = serde_json::from_str(json)?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(ManifestError::Shape);
-    };
-    let mut docs = Vec::new();
-    if object.get("format").and_then(serde_json::Value::as_str)
-        == Some("apollo-persisted-query-manifest")
-    {
-        match object.get("version") {
-            Some(v) if v.as_u64() == Some(1) => {}
-            other => {
-                return Err(ManifestError::Version(
-                    other.cloned().unwrap_or(serde_json::Value::Null),
-                ));
-            }
-        }
-        let operations = object
-            .get("operations")
-            .and_then(serde_json::Value::as_array)
-            .ok_or(ManifestError::Shape)?;
-        for (index, op) in operations.iter().enumerate() {
-            let field = |name: &str| op.get(name).and_then(serde_json::Value::as_str);
-            let (Some(id), Some(body)) = (field("id"), field("body")) else {
-                return Err(ManifestError::Operation {
-                    index,
-                    what: "needs a string `id` and `body`".into(),
-                });
-            };
-            docs.push(TrustedDocument {
-                id: id.to_owned(),
-                body: body.to_owned(),
-                name: field("name").map(str::to_owned),
-            });
-        }
-    } else {
-        for (id, body) in object {
-            let serde_json::Value::String(body) = body else {
-                return Err(ManifestError::Shape);
-            };
-            docs.push(TrustedDocument {
-                id,
-                body,
-                name: None,
-            });
-        }
-    }
-    let mut seen = std::collections::HashMap::new();
-    for doc in &docs {
-        if !valid_id(&doc.id) {
-            return Err(ManifestError::Id(doc.id.clone()));
-        }
-        if let Err(e) = async_graphql::parser::parse_query(&doc.body) {
-            return Err(ManifestError::Syntax {
-                id: doc.id.clone(),
-                message: e.to_string(),
-            });
-        }
-        if seen
-            .insert(doc.id.as_str(), doc.body.as_str())
-            .is_some_and(|b| b != doc.body)
-        {
-            return Err(ManifestError::Duplicate(doc.id.clone()));
-        }
-    }
-    // The same id twice with the same text (Apollo manifests may repeat one) is one document.
-    let mut unique = std::collections::HashSet::new();
-    docs.retain(|d| unique.insert(d.id.clone()));
-    Ok(docs)
-}
-
-/// Reads the manifest `json` and stores its documents as trusted documents, in one
-/// transaction (`gridgov documents push`).
-pub async fn push_manifest(db: &DatabaseConnection, json: &str) -> anyhow::Result<PushSummary> {
-    let docs = read_manifest(json)?;
-    Ok(documents::push(db, &docs).await?)
 }
