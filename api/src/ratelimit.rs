@@ -267,6 +267,7 @@ impl Extension for CostLimit {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed test may panic
 mod tests {
     use super::*;
 

@@ -30,7 +30,9 @@ mod manifest;
 mod transport;
 
 pub use manifest::{ManifestError, push_manifest, read_manifest};
-pub use transport::{DocumentId, document_id, parse_body, query_string_document_id, request_with_id};
+pub use transport::{
+    DocumentId, document_id, parse_body, query_string_document_id, request_with_id,
+};
 
 use crate::error::ApiError;
 use crate::store::documents::{self, Document, Retention};

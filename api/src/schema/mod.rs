@@ -268,5 +268,3 @@ pub fn sdl_of(schema: &GridgovSchema) -> String {
 pub fn sdl() -> String {
     sdl_of(&builder().finish())
 }
-
-

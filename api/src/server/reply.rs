@@ -140,9 +140,9 @@ pub fn status(r: &GqlResponse, media: Media) -> StatusCode {
         StatusCode::REQUEST_TIMEOUT
     } else if all(|e| matches!(e, ApiError::MethodNotAllowed(_))) {
         StatusCode::METHOD_NOT_ALLOWED
-    } else if all(|e| matches!(e, ApiError::MaxCostExceeded { .. })) {
-        StatusCode::BAD_REQUEST
-    } else if is_request_error(r) && media == Media::GraphqlResponse {
+    } else if all(|e| matches!(e, ApiError::MaxCostExceeded { .. }))
+        || (is_request_error(r) && media == Media::GraphqlResponse)
+    {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -240,6 +240,7 @@ pub fn refusal(e: &ApiError, media: Media) -> Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed test may panic
 mod tests {
     use super::*;
 

@@ -436,7 +436,7 @@ db_test!(
         let subscribe = json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription { serviceChanged { kind } }" } });
         assert_eq!(close_code(&app, &[init("gg_not-a-key")]).await, Some(4401));
         assert_eq!(
-            close_code(&app, &[subscribe.clone()]).await,
+            close_code(&app, std::slice::from_ref(&subscribe)).await,
             Some(4401),
             "subscribe before connection_ack"
         );
