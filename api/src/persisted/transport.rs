@@ -52,6 +52,8 @@ pub fn parse_body(body: &[u8]) -> Result<BatchRequest, serde_json::Error> {
     }
 }
 
+/// One operation of a JSON body as a request: its `documentId`/`doc_id` taken into its data
+/// as a [`DocumentId`], and a `query` of `null` counted as none.
 pub fn request_with_id(mut value: serde_json::Value) -> Result<Request, serde_json::Error> {
     use serde::de::Error as _;
     let mut id = None;

@@ -126,17 +126,13 @@ fn csrf_refused(headers: &HeaderMap) -> bool {
 /// One operation of a POST body: the GraphQL request, and a persisted document's id when the
 /// client names one beside it (`documentId`, or Relay's `doc_id`).
 fn operation(value: serde_json::Value) -> Result<Incoming, ApiError> {
-    let document_id = ["documentId", "doc_id"]
-        .iter()
-        .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
-    let request: async_graphql::Request =
-        serde_json::from_value(value).map_err(|e| ApiError::BadUserInput {
-            message: format!("the body is not a GraphQL request: {e}"),
-            field: None,
-        })?;
+    let request = crate::persisted::request_with_id(value).map_err(|e| ApiError::BadUserInput {
+        message: format!("the body is not a GraphQL request: {e}"),
+        field: None,
+    })?;
     Ok(Incoming {
+        document_id: crate::persisted::document_id(&request),
         request,
-        document_id,
     })
 }
 

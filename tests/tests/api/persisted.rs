@@ -198,7 +198,7 @@ db_test!(
             json!({ "query": mutation, "extensions": apq(&mutation_hash) }),
         )
         .await;
-        assert_eq!(ran["data"]["__typename"], "MutationRoot", "{ran:#}");
+        assert_eq!(ran["data"]["__typename"], "Mutation", "{ran:#}");
         let (status, _) = get(apq(&mutation_hash)).await;
         assert_eq!(status, reqwest::StatusCode::METHOD_NOT_ALLOWED);
     }
