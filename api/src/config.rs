@@ -301,6 +301,54 @@ pub struct Limits {
     /// Seconds a request may take before it is answered with a timeout error.
     #[arg(long, env = "GRIDGOV_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Largest `first`/`last` of a connection (a page's size when neither is given: 20).
+    #[arg(long, env = "GRIDGOV_MAX_PAGE_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_page_size: u64,
+    /// Most ids of one `nodes(ids:)`.
+    #[arg(long, env = "GRIDGOV_MAX_NODES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_nodes: u64,
+    /// Largest `first` of one `changes` page.
+    #[arg(long, env = "GRIDGOV_MAX_CHANGES", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_changes: u64,
+    /// Most buckets of one statistics `series`.
+    #[arg(long, env = "GRIDGOV_MAX_SERIES_BUCKETS", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_series_buckets: u64,
+    /// Most items of one `registerParticipations`.
+    #[arg(long, env = "GRIDGOV_MAX_BATCH_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_batch_items: u64,
+    /// Longest `search` text, in characters.
+    #[arg(long, env = "GRIDGOV_MAX_SEARCH_CHARS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_search_chars: u64,
+    /// Most values of one list filter (`status`, `category`).
+    #[arg(long, env = "GRIDGOV_MAX_FILTER_VALUES", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_filter_values: u64,
+    /// Largest GeoJSON `boundary` of a grid, in bytes.
+    #[arg(long, env = "GRIDGOV_MAX_BOUNDARY_BYTES", default_value_t = 262_144, value_parser = clap::value_parser!(u64).range(1..=16_777_216))]
+    pub max_boundary_bytes: u64,
+    /// Subscriptions one WebSocket connection may hold at once.
+    #[arg(long, env = "GRIDGOV_WS_MAX_SUBSCRIPTIONS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub ws_max_subscriptions: u64,
+    /// Largest WebSocket message a client may send, in bytes (a subscribe message with its
+    /// document).
+    #[arg(long, env = "GRIDGOV_WS_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1024..=4_194_304))]
+    pub ws_max_message_bytes: u64,
+}
+
+impl Limits {
+    /// The caps resolvers and pagination apply (see [`crate::caps`]).
+    pub fn caps(&self) -> crate::caps::Caps {
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        crate::caps::Caps {
+            max_page_size: self.max_page_size,
+            max_nodes: n(self.max_nodes),
+            max_changes: self.max_changes,
+            max_series_buckets: n(self.max_series_buckets),
+            max_batch_items: n(self.max_batch_items),
+            max_search_chars: n(self.max_search_chars),
+            max_filter_values: n(self.max_filter_values),
+            max_boundary_bytes: n(self.max_boundary_bytes),
+        }
+    }
 }
 
 impl ServeSettings {

@@ -1,6 +1,7 @@
 //! gridgov: a GraphQL API for community grid governance.
 
 pub mod auth;
+pub mod caps;
 pub mod cli;
 pub mod config;
 pub mod db;

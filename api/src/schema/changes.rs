@@ -25,8 +25,6 @@ use uuid::Uuid;
 
 /// Changes per page when `first` is not given.
 pub const DEFAULT_CHANGES: u64 = 100;
-/// Most changes one page may hold.
-pub const MAX_CHANGES: u64 = 1000;
 
 /// The sealed cursor of the change numbered `seq`.
 fn cursor(seq: i64) -> ApiResult<String> {
@@ -165,9 +163,10 @@ impl ChangeQuery {
             None => DEFAULT_CHANGES,
             Some(n) => u64::try_from(n)
                 .ok()
-                .filter(|n| (1..=MAX_CHANGES).contains(n))
+                .filter(|n| (1..=crate::caps::current().max_changes).contains(n))
                 .ok_or_else(|| {
-                    ApiError::bad_input("first", format!("`first` must be 1 to {MAX_CHANGES}"))
+                    let max = crate::caps::current().max_changes;
+                    ApiError::bad_input("first", format!("`first` must be 1 to {max}"))
                 })?,
         };
         let from = after

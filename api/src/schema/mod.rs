@@ -35,9 +35,6 @@ use participation::Participation;
 use person::Person;
 use service::Service;
 
-/// Most ids `nodes(ids:)` accepts at once.
-pub const MAX_NODES: usize = 100;
-
 /// What every resolver of one request shares.
 pub struct RequestCtx {
     pub db: DatabaseConnection,
@@ -180,10 +177,11 @@ impl NodeQuery {
         #[graphql(desc = "Global ids of any types, at most 100; repeats are answered again.")]
         ids: Vec<ID>,
     ) -> ApiResult<Vec<Option<Node>>> {
-        if ids.len() > MAX_NODES {
+        let max = crate::caps::current().max_nodes;
+        if ids.len() > max {
             return Err(ApiError::bad_input(
                 "ids",
-                format!("`ids` takes at most {MAX_NODES} ids"),
+                format!("`ids` takes at most {max} ids"),
             ));
         }
         let rq = RequestCtx::of(ctx)?;

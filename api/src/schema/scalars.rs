@@ -152,16 +152,14 @@ macro_rules! order_field {
 }
 pub(crate) use order_field;
 
-/// Longest `search` string accepted by filters.
-pub const MAX_SEARCH_LEN: usize = 100;
-
 /// Validates a `search` filter value.
 pub fn search_text(s: &str, field: &str) -> crate::error::ApiResult<String> {
     let s = s.trim();
-    if s.chars().count() > MAX_SEARCH_LEN {
+    let max = crate::caps::current().max_search_chars;
+    if s.chars().count() > max {
         return Err(crate::error::ApiError::bad_input(
             field,
-            format!("`{field}` must be at most {MAX_SEARCH_LEN} characters"),
+            format!("`{field}` must be at most {max} characters"),
         ));
     }
     Ok(s.to_owned())

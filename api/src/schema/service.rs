@@ -42,9 +42,6 @@ order_field!(ServiceOrderField, service::Entity, default = (StartsAt, Asc), {
     Title => (service::Column::Title, "TITLE"),
 });
 
-/// Longest list accepted by an `[…]` filter field.
-const MAX_FILTER_LIST: usize = 20;
-
 /// Filter of services; all given conditions must hold, a list matches any of its values.
 #[derive(InputObject, Default)]
 pub struct ServiceFilter {
@@ -68,10 +65,11 @@ pub struct ServiceFilter {
 
 /// Checks the length of a list filter.
 pub fn filter_list<T>(list: &[T], field: &str) -> ApiResult<()> {
-    if list.len() > MAX_FILTER_LIST {
+    let max = crate::caps::current().max_filter_values;
+    if list.len() > max {
         return Err(ApiError::bad_input(
             field,
-            format!("`{field}` takes at most {MAX_FILTER_LIST} values"),
+            format!("`{field}` takes at most {max} values"),
         ));
     }
     Ok(())

@@ -37,8 +37,6 @@ pub const STATS_COST: usize = 1_000;
 /// Children `byChildGrid` is charged for: the number of children is not known when a query is
 /// validated.
 pub const CHARGED_CHILDREN: usize = 100;
-/// Most buckets a series may have, and the number it is charged for.
-pub const MAX_BUCKETS: usize = 400;
 
 /// The complexity of a `stats` field whose selection costs `child_complexity`.
 pub fn stats_cost(child_complexity: usize) -> usize {
@@ -53,11 +51,12 @@ pub fn by_child_grid_cost(child_complexity: usize) -> usize {
         .saturating_add(1)
 }
 
-/// The complexity of `series`: [`MAX_BUCKETS`] buckets (the window is an argument of the parent
+/// The complexity of `series`: the most buckets a series may have (`GRIDGOV_MAX_SERIES_BUCKETS`) (the window is an argument of the parent
 /// field, which a complexity function does not see), each a page of 100 nodes plus what it
 /// selects.
 pub fn series_cost(child_complexity: usize) -> usize {
-    MAX_BUCKETS
+    crate::caps::current()
+        .max_series_buckets
         .saturating_mul(LIST_100_NODES.saturating_add(child_complexity))
         .saturating_add(1)
 }
@@ -478,11 +477,12 @@ impl GridStats {
             StatsInterval::Week => Interval::Week,
             StatsInterval::Month => Interval::Month,
         };
-        let bounds = bucket_bounds(from, to, interval, self.window.time_zone, MAX_BUCKETS)
+        let max_buckets = crate::caps::current().max_series_buckets;
+        let bounds = bucket_bounds(from, to, interval, self.window.time_zone, max_buckets)
             .ok_or_else(|| {
                 ApiError::bad_input(
                     "interval",
-                    format!("the series would have more than {MAX_BUCKETS} buckets"),
+                    format!("the series would have more than {max_buckets} buckets"),
                 )
             })?;
         let rq = RequestCtx::of(ctx)?;

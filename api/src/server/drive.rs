@@ -105,13 +105,14 @@ impl<F: Future> Future for Driven<F> {
 }
 
 /// A subscription's event stream and the batches of its DataLoader, polled like [`Driven`],
-/// with the operation's statement counter in scope (statements run while its events are
+/// with the operation's caps and statement counter in scope (statements run while its events are
 /// resolved count to it).
 pub struct DrivenStream<S> {
     events: S,
     batches: FuturesUnordered<BoxFuture<'static, ()>>,
     incoming: UnboundedReceiver<BoxFuture<'static, ()>>,
     counter: Arc<AtomicU64>,
+    caps: crate::caps::Caps,
 }
 
 impl<S: Stream + Unpin> DrivenStream<S> {
@@ -119,12 +120,14 @@ impl<S: Stream + Unpin> DrivenStream<S> {
         events: S,
         incoming: UnboundedReceiver<BoxFuture<'static, ()>>,
         counter: Arc<AtomicU64>,
+        caps: crate::caps::Caps,
     ) -> Self {
         DrivenStream {
             events,
             batches: FuturesUnordered::new(),
             incoming,
             counter,
+            caps,
         }
     }
 }
@@ -135,9 +138,11 @@ impl<S: Stream + Unpin> Stream for DrivenStream<S> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = &mut *self;
         let counter = this.counter.clone();
-        STATEMENTS.sync_scope(counter, || {
-            drive(cx, &mut this.batches, &mut this.incoming, |cx| {
-                this.events.poll_next_unpin(cx)
+        crate::caps::sync_scope(this.caps, || {
+            STATEMENTS.sync_scope(counter, || {
+                drive(cx, &mut this.batches, &mut this.incoming, |cx| {
+                    this.events.poll_next_unpin(cx)
+                })
             })
         })
     }

@@ -227,6 +227,7 @@ impl AppState {
         let counter = Arc::new(AtomicU64::new(0));
         let run = Driven::new(self.schema.execute(request), rx);
         let run = crate::store::seal::with_key(self.cursor_key.clone(), run);
+        let run = crate::caps::scope(self.settings.limits.caps(), run);
         let mut response = STATEMENTS.scope(counter.clone(), run).await;
         let statements = counter.load(Ordering::Relaxed);
         metrics::histogram!(crate::metrics::SQL_STATEMENTS).record(statements as f64);
@@ -279,7 +280,7 @@ impl AppState {
             .schema
             .execute_stream_with_session_data(request, session);
         let counter = Arc::new(AtomicU64::new(0));
-        let events = DrivenStream::new(events, rx, counter.clone());
+        let events = DrivenStream::new(events, rx, counter.clone(), self.settings.limits.caps());
         let mut seen = 0;
         crate::store::seal::scope_stream(self.cursor_key.clone(), events)
             .map(move |mut response| {

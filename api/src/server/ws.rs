@@ -37,12 +37,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Subscriptions one connection may hold at once.
-pub const MAX_SUBSCRIPTIONS: usize = 20;
-
-/// Largest client message accepted (a subscribe message with its document).
-const MAX_MESSAGE: usize = 64 * 1024;
-
 /// How long a client has to send `connection_init` after the upgrade.
 const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -78,7 +72,9 @@ pub async fn upgrade(
     let client = client_ip(peer.ip(), &headers, &state.settings.trusted_proxies);
     let mut response = ws
         .protocols(PROTOCOLS)
-        .max_message_size(MAX_MESSAGE)
+        .max_message_size(
+            usize::try_from(state.settings.limits.ws_max_message_bytes).unwrap_or(usize::MAX),
+        )
         .on_upgrade(move |socket| serve(socket, state, protocol, client, id))
         .into_response();
     response.headers_mut().insert(
@@ -271,7 +267,7 @@ async fn still_valid(state: &AppState, credential: Option<&HeaderMap>, client: I
 }
 
 /// Runs the operations of one connection: subscriptions only, each with the connection's
-/// caller, at most [`MAX_SUBSCRIPTIONS`] at once.
+/// caller, at most `GRIDGOV_WS_MAX_SUBSCRIPTIONS` at once.
 #[derive(Clone)]
 struct WsExecutor {
     state: AppState,
@@ -290,8 +286,8 @@ struct Open(Arc<AtomicUsize>);
 
 impl Open {
     /// Takes a place on the connection, when one is free.
-    fn take(count: &Arc<AtomicUsize>) -> Option<Open> {
-        if count.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
+    fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Open> {
+        if count.fetch_add(1, Ordering::SeqCst) >= max {
             count.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
@@ -321,10 +317,12 @@ impl Executor for WsExecutor {
         let Some(actor) = self.session.actor.get().cloned() else {
             return refuse(ApiError::Unauthenticated);
         };
-        let Some(open) = Open::take(&self.open) else {
+        let max =
+            usize::try_from(self.state.settings.limits.ws_max_subscriptions).unwrap_or(usize::MAX);
+        let Some(open) = Open::take(&self.open, max) else {
             return refuse(ApiError::bad_input(
                 "subscribe",
-                format!("a connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions"),
+                format!("a connection may hold at most {max} subscriptions"),
             ));
         };
         let state = self.state.clone();

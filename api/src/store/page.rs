@@ -23,8 +23,6 @@ use uuid::Uuid;
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
-/// Largest `first`/`last` a client may ask for.
-pub const MAX_PAGE_SIZE: u64 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -136,10 +134,11 @@ impl PageRequest {
             let n = u64::try_from(n).map_err(|_| {
                 ApiError::bad_input(field, format!("`{field}` must not be negative"))
             })?;
-            if n > MAX_PAGE_SIZE {
+            let max = crate::caps::current().max_page_size;
+            if n > max {
                 return Err(ApiError::bad_input(
                     field,
-                    format!("`{field}` must be at most {MAX_PAGE_SIZE} (asked for {n})"),
+                    format!("`{field}` must be at most {max} (asked for {n})"),
                 ));
             }
             Ok(n)

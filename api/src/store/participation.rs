@@ -22,8 +22,6 @@ use sea_orm::{
 use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
-/// Most registrations one `registerParticipations` call takes.
-pub const MAX_BATCH: usize = 1000;
 /// The idempotency scope of registrations.
 pub const OPERATION: &str = "registerParticipation";
 

@@ -449,3 +449,49 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    client_facing_caps_are_settings,
+    settings = |s: &mut ServeSettings| {
+        s.limits.max_page_size = 5;
+        s.limits.max_nodes = 2;
+        s.limits.max_search_chars = 3;
+        s.limits.max_changes = 7;
+    },
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let body = app
+            .gql("{ grids(first: 5) { nodes { code } } }", json!({}))
+            .await;
+        assert_eq!(
+            body["data"]["grids"]["nodes"].as_array().map(Vec::len),
+            Some(5),
+            "{body}"
+        );
+        let e = app
+            .error("{ grids(first: 6) { nodes { code } } }", json!({}))
+            .await;
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(e["extensions"]["field"], "first");
+        assert!(e["message"].as_str().unwrap().contains("at most 5"), "{e}");
+        let ids = json!({ "ids": [f.grid("D"), f.grid("S"), f.grid("C1")] });
+        let e = app
+            .error("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids)
+            .await;
+        assert_eq!(e["extensions"]["field"], "ids");
+        let e = app
+            .error(
+                "{ grids(filter: { search: \"abcd\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{e}");
+        let e = app
+            .error(
+                "{ changes(first: 8) { pageInfo { hasNextPage } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(e["extensions"]["field"], "first", "{e}");
+    }
+);

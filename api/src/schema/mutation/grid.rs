@@ -12,9 +12,6 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Simp
 use entity::grid;
 use serde::Serialize;
 
-/// Largest GeoJSON boundary accepted, in bytes.
-const MAX_BOUNDARY_BYTES: usize = 256 * 1024;
-
 /// Fields of a new grid for `createGrid`.
 #[derive(InputObject, Serialize)]
 pub struct CreateGridInput {
@@ -113,10 +110,11 @@ fn boundary(value: serde_json::Value) -> ApiResult<String> {
     }
     crate::schema::input::json_strings("boundary", &value)?;
     let text = value.to_string();
-    if text.len() > MAX_BOUNDARY_BYTES {
+    let max = crate::caps::current().max_boundary_bytes;
+    if text.len() > max {
         return Err(ApiError::bad_input(
             "boundary",
-            format!("`boundary` must be at most {MAX_BOUNDARY_BYTES} bytes"),
+            format!("`boundary` must be at most {max} bytes"),
         ));
     }
     Ok(text)

@@ -7,7 +7,7 @@ use crate::schema::input::{opt_long_text, opt_text};
 use crate::schema::participation::Participation;
 use crate::schema::relay::id_of;
 use crate::schema::scalars::{DateTime as Instant, ParticipationRole};
-use crate::store::participation::{self as store, MAX_BATCH, Registration};
+use crate::store::participation::{self as store, Registration};
 use crate::store::write::{idempotency_key, input_hash};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -196,10 +196,11 @@ impl ParticipationMutation {
         inputs: Vec<RegisterParticipationInput>,
     ) -> ApiResult<RegisterParticipationsPayload> {
         super::caller(ctx)?.require_write(super::PARTICIPATION_WRITERS)?;
-        if inputs.len() > MAX_BATCH {
+        let max = crate::caps::current().max_batch_items;
+        if inputs.len() > max {
             return Err(ApiError::bad_input(
                 "inputs",
-                format!("`inputs` takes at most {MAX_BATCH} items"),
+                format!("`inputs` takes at most {max} items"),
             ));
         }
         let items: Vec<Result<Registration, ApiError>> = {
