@@ -94,6 +94,19 @@ fn ancestor_ids(m: &grid::Model) -> Vec<Uuid> {
         .collect()
 }
 
+/// The grids of `ids` the caller may see, in the order of `ids` (one batched lookup).
+pub(crate) async fn grids_in_order(rq: &RequestCtx, ids: &[Uuid]) -> ApiResult<Vec<Grid>> {
+    let mut found = rq
+        .loader
+        .load_many(ids.iter().map(|id| ById::<grid::Entity>::new(*id)))
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(&ById::new(*id)))
+        .map(Grid)
+        .collect())
+}
+
 /// A unit of the administrative hierarchy (district, street, community or grid), with its
 /// residents, services and grid workers. Every role may read grids, PUBLIC included.
 #[Object]
@@ -127,16 +140,7 @@ impl Grid {
     }
     /// Ancestors from the root down to the parent.
     async fn ancestors(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grid>> {
-        let ids = ancestor_ids(&self.0);
-        let mut found = RequestCtx::of(ctx)?
-            .loader
-            .load_many(ids.iter().map(|id| ById::<grid::Entity>::new(*id)))
-            .await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| found.remove(&ById::new(*id)))
-            .map(Grid)
-            .collect())
+        grids_in_order(RequestCtx::of(ctx)?, &ancestor_ids(&self.0)).await
     }
     /// Direct children.
     #[allow(clippy::too_many_arguments)]

@@ -82,15 +82,7 @@ impl Viewer {
     async fn grids(&self, ctx: &Context<'_>) -> ApiResult<Vec<Grid>> {
         let rq = RequestCtx::of(ctx)?;
         let ids: Vec<_> = rq.actor.caller.grids.iter().map(|g| g.id).collect();
-        let mut found = rq
-            .loader
-            .load_many(ids.iter().map(|id| ById::<entity::grid::Entity>::new(*id)))
-            .await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| found.remove(&ById::new(*id)))
-            .map(Grid)
-            .collect())
+        super::grid::grids_in_order(rq, &ids).await
     }
     /// The caller's organisation (a volunteer organisation's key or token); null otherwise.
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Option<Organization>> {

@@ -333,9 +333,9 @@ mod tests {
     fn a_long_chain_of_fragments_is_refused_without_deep_recursion() {
         let mut q = String::from("{ ...F0 }");
         for i in 0..100_000 {
-            q.push_str(&format!(" fragment F{i} on QueryRoot {{ ...F{} }}", i + 1));
+            q.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i + 1));
         }
-        q.push_str(" fragment F100000 on QueryRoot { __typename }");
+        q.push_str(" fragment F100000 on Query { __typename }");
         let refused = check(LIMITS, &q).err().unwrap_or_default();
         assert!(refused.contains("nest deeper than 32"), "{refused}");
     }
@@ -353,13 +353,13 @@ mod tests {
         // Nesting is checked in them as well.
         let mut chain = String::from("{ __typename }");
         for i in 0..40 {
-            chain.push_str(&format!(" fragment C{i} on QueryRoot {{ ...C{} }}", i + 1));
+            chain.push_str(&format!(" fragment C{i} on Query {{ ...C{} }}", i + 1));
         }
-        chain.push_str(" fragment C40 on QueryRoot { __typename }");
+        chain.push_str(" fragment C40 on Query { __typename }");
         let refused = check(LIMITS, &chain).err().unwrap_or_default();
         assert!(refused.contains("nest deeper"), "{refused}");
         // And cycles, though no operation reaches them.
-        let q = "{ __typename } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";
+        let q = "{ __typename } fragment A on Query { ...B } fragment B on Query { ...A }";
         let refused = check(LIMITS, q).err().unwrap_or_default();
         assert!(refused.contains("spreads itself"), "{refused}");
     }
@@ -368,7 +368,7 @@ mod tests {
     fn cycles_are_refused() {
         let refused = check(
             LIMITS,
-            "{ ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }",
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
         )
         .err()
         .unwrap_or_default();
@@ -383,14 +383,13 @@ mod tests {
         };
         // F is measured where it is first used (its selection set at depth 1, `grids { … }` one
         // deeper), then used again with its selection set at depth 3: `grids { … }` at 4 > 3.
-        let q =
-            "{ ...F grid { parent { ...F } } } fragment F on QueryRoot { grids { totalCount } }";
+        let q = "{ ...F grid { parent { ...F } } } fragment F on Query { grids { totalCount } }";
         let refused = check(limits, q).err().unwrap_or_default();
         assert!(refused.contains("nest deeper"), "{refused}");
         assert_eq!(
             check(
                 limits,
-                "{ ...F } fragment F on QueryRoot { grids { totalCount } }"
+                "{ ...F } fragment F on Query { grids { totalCount } }"
             ),
             Ok(())
         );
