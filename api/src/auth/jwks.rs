@@ -98,7 +98,7 @@ impl KeySet {
     }
 
     /// The key for `kid` and `alg` if it is cached; never fetches.
-    pub fn cached(&self, kid: &str, alg: Algorithm) -> Option<Arc<Key>> {
+    fn cached(&self, kid: &str, alg: Algorithm) -> Option<Arc<Key>> {
         let state = self.0.state.read().ok()?;
         state.keys.get(&(kid.to_owned(), alg)).cloned()
     }

@@ -145,17 +145,6 @@ async fn verify(settings: &AuthSettings, token: &str) -> ApiResult<Claims> {
     check(settings, token, &key)
 }
 
-/// When a valid token expires (its `exp`); `None` for a token that does not verify with the
-/// keys at hand (this never fetches the JWKS). Superseded by [`Caller::expires_at`], which
-/// [`authenticate`] fills in.
-pub fn expiry(settings: &AuthSettings, token: &str) -> Option<SystemTime> {
-    let key = match wanted(settings, token).ok()? {
-        Wanted::Static(key) => key,
-        Wanted::Jwks { kid, alg, .. } => settings.jwks.cached(&kid, alg)?,
-    };
-    check(settings, token, &key).ok()?.expires_at()
-}
-
 pub async fn authenticate(
     db: &DatabaseConnection,
     settings: &AuthSettings,

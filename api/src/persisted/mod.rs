@@ -30,9 +30,7 @@ mod manifest;
 mod transport;
 
 pub use manifest::{ManifestError, push_manifest, read_manifest};
-pub use transport::{
-    DocumentId, document_id, parse_body, query_string_document_id, request_with_id,
-};
+pub use transport::{DocumentId, document_id, query_string_document_id, request_with_id};
 
 use crate::error::ApiError;
 use crate::store::documents::{self, Document, Retention};
@@ -40,7 +38,6 @@ use async_graphql::{Request, Value};
 use clap::{Args, ValueEnum};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
-use std::any::TypeId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,14 +96,11 @@ pub const MAX_ID_LEN: usize = 256;
 const CACHE_FOR: Duration = Duration::from_secs(300);
 /// Bytes of document text a replica keeps in memory.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
-/// Documents at least this long are parsed on the blocking pool (as `app::parse_document`
-/// does, for the same reason).
+/// Documents at least this long are parsed on the blocking pool (as the pipeline does, for the
+/// same reason).
 const PARSE_OFF_RUNTIME: usize = 1024;
 /// Where errors about the Apollo extension point.
 const HASH_FIELD: &str = "extensions.persistedQuery.sha256Hash";
-
-/// Marks a request whose text [`Persisted::prefill`] filled in from the document it names.
-struct Prefilled;
 
 /// A document as a replica keeps it in memory.
 struct Cached {
@@ -194,8 +188,7 @@ impl Persisted {
     ) -> Result<(), ApiError> {
         let mode = self.mode(exempt);
         let hash = apollo_hash(request)?;
-        let prefilled = request.data.contains_key(&TypeId::of::<Prefilled>());
-        let has_text = !request.query.is_empty() && !prefilled;
+        let has_text = !request.query.is_empty();
         match (document_id, hash) {
             (Some(_), Some(_)) => Err(ApiError::bad_input(
                 "documentId",
@@ -206,7 +199,7 @@ impl Persisted {
                 "send either a document id or the document text, not both",
             )),
             (Some(id), None) => match self.lookup(stored_id(id), mode).await? {
-                Some(body) => fill(request, body, prefilled),
+                Some(body) => fill(request, body),
                 None => Err(not_found(mode)),
             },
             (None, Some(hash)) => match self.lookup(&hash, mode).await? {
@@ -214,7 +207,7 @@ impl Persisted {
                 // both got its id from the text).
                 Some(body) if has_text && request.query != body => Err(mismatch()),
                 Some(_) if has_text => Ok(()),
-                Some(body) => fill(request, body, prefilled),
+                Some(body) => fill(request, body),
                 None if mode == TrustedDocuments::Require => Err(ApiError::PersistedQueryNotInList),
                 // Without automatic persisted queries nothing but a pushed document could be
                 // found: in `off` mode, tell Apollo Client to stop sending hashes.
@@ -237,28 +230,6 @@ impl Persisted {
             }
             (None, None) => Ok(()),
         }
-    }
-
-    /// For a transport that must know the operation before it runs it (`GET` refuses
-    /// mutations): fills an empty `request.query` from the document its
-    /// `extensions.persistedQuery` names, if it is known and any caller could run it; what
-    /// may run is still decided by [`resolve`](Self::resolve).
-    pub async fn prefill(&self, request: &mut Request) -> Result<(), ApiError> {
-        if !request.query.is_empty() {
-            return Ok(());
-        }
-        let id = match (document_id(request), apollo_hash(request)?) {
-            (Some(id), None) => stored_id(&id).to_owned(),
-            (None, Some(hash)) => hash,
-            // Nothing named, or both (which `resolve` refuses).
-            _ => return Ok(()),
-        };
-        if let Some(body) = self.lookup(&id, self.mode(self.exempt_api_keys)).await? {
-            request.query = body;
-            // `resolve` must not take the filled text for free text sent beside an id.
-            request.data.insert(Prefilled);
-        }
-        Ok(())
     }
 
     /// The text of document `id` if it may run in `mode`.
@@ -328,13 +299,8 @@ impl Persisted {
     }
 }
 
-/// Puts the text of the named document into `request`. A request `prefill` filled may have
-/// been parsed already: should the document have changed in between (a re-push), the client
-/// is told to send it again rather than run a parse of other text.
-fn fill(request: &mut Request, body: String, prefilled: bool) -> Result<(), ApiError> {
-    if prefilled && request.query != body {
-        return Err(ApiError::PersistedQueryNotFound);
-    }
+/// Puts the text of the named document into `request`.
+fn fill(request: &mut Request, body: String) -> Result<(), ApiError> {
     request.query = body;
     Ok(())
 }

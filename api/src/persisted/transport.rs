@@ -1,11 +1,11 @@
 //! What the transports take from a request beside async-graphql's fields: the
 //! GraphQL-over-HTTP `documentId` and Relay's `doc_id`.
 
-use async_graphql::{BatchRequest, Request};
+use async_graphql::Request;
 use std::any::TypeId;
 
 /// The GraphQL-over-HTTP `documentId` or Relay `doc_id` of a request, put into its data by
-/// the transport ([`parse_body`]).
+/// the transport ([`request_with_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentId(pub String);
 
@@ -29,27 +29,6 @@ pub fn query_string_document_id(raw: &str) -> Option<String> {
     let uri: axum::http::Uri = format!("/?{raw}").parse().ok()?;
     let ids = axum::extract::Query::<Ids>::try_from_uri(&uri).ok()?.0;
     ids.document_id.or(ids.doc_id).filter(|id| !id.is_empty())
-}
-
-/// Reads a POST body as one GraphQL request or a batch, like `BatchRequest`'s own
-/// deserialisation, and also takes each request's `documentId` (GraphQL over HTTP) or
-/// `doc_id` (Relay) into its data as a [`DocumentId`]; a `query` of `null` (Relay sends one
-/// beside `doc_id`) counts as none. Bodies that mention neither key take the direct path.
-pub fn parse_body(body: &[u8]) -> Result<BatchRequest, serde_json::Error> {
-    let mentions = |key: &[u8]| body.windows(key.len()).any(|w| w == key);
-    if !mentions(b"documentId") && !mentions(b"doc_id") {
-        return serde_json::from_slice(body);
-    }
-    match serde_json::from_slice::<serde_json::Value>(body)? {
-        serde_json::Value::Array(items) if !items.is_empty() => items
-            .into_iter()
-            .map(request_with_id)
-            .collect::<Result<Vec<_>, _>>()
-            .map(BatchRequest::Batch),
-        // An empty array: read as async-graphql reads it.
-        serde_json::Value::Array(_) => serde_json::from_slice(body),
-        single => request_with_id(single).map(BatchRequest::Single),
-    }
 }
 
 /// One operation of a JSON body as a request: its `documentId`/`doc_id` taken into its data
@@ -81,14 +60,16 @@ pub fn request_with_id(mut value: serde_json::Value) -> Result<Request, serde_js
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed test may panic
 mod tests {
     use super::*;
 
+    fn parse(body: &str) -> Result<Request, serde_json::Error> {
+        request_with_id(serde_json::from_str(body)?)
+    }
+
     fn single(body: &str) -> Request {
-        match parse_body(body.as_bytes()) {
-            Ok(BatchRequest::Single(r)) => r,
-            other => panic!("not one request: {other:?}"),
-        }
+        parse(body).expect("one request")
     }
 
     #[test]
@@ -101,11 +82,14 @@ mod tests {
 
     #[test]
     fn each_request_of_a_batch_keeps_its_own_document_id() {
-        let Ok(BatchRequest::Batch(rs)) =
-            parse_body(br#"[{"documentId": "sha256:00"}, {"query": "{ a }"}]"#)
-        else {
-            panic!("not a batch");
-        };
+        let items: Vec<serde_json::Value> =
+            serde_json::from_str(r#"[{"documentId": "sha256:00"}, {"query": "{ a }"}]"#)
+                .expect("JSON");
+        let rs: Vec<Request> = items
+            .into_iter()
+            .map(request_with_id)
+            .collect::<Result<_, _>>()
+            .expect("requests");
         assert_eq!(document_id(&rs[0]).as_deref(), Some("sha256:00"));
         assert_eq!(document_id(&rs[1]), None);
         assert_eq!(rs[1].query, "{ a }");
@@ -114,7 +98,7 @@ mod tests {
     #[test]
     fn bodies_without_ids_parse_as_before() {
         assert_eq!(single(r#"{"query": "{ a }"}"#).query, "{ a }");
-        assert!(parse_body(br#"{"documentId": 7}"#).is_err());
+        assert!(parse(r#"{"documentId": 7}"#).is_err());
     }
 
     #[test]
