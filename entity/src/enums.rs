@@ -117,5 +117,57 @@ text_enum!(
         Organization = "ORGANIZATION",
         Service = "SERVICE",
         Participation = "PARTICIPATION",
+        Incident = "INCIDENT",
+    }
+);
+text_enum!(
+    /// Where an incident stands: REPORTED → ACCEPTED → DISPATCHED → IN_PROGRESS → RESOLVED →
+    /// VERIFIED → CLOSED, plus REJECTED, REOPENED and ESCALATED.
+    IncidentStatus {
+        Reported = "REPORTED",
+        Accepted = "ACCEPTED",
+        Dispatched = "DISPATCHED",
+        InProgress = "IN_PROGRESS",
+        Resolved = "RESOLVED",
+        Verified = "VERIFIED",
+        Closed = "CLOSED",
+        Rejected = "REJECTED",
+        Reopened = "REOPENED",
+        Escalated = "ESCALATED",
+    }
+);
+text_enum!(
+    /// How grave an incident is (简易 / 一般 / 突出 / 重大).
+    IncidentSeverity {
+        Simple = "SIMPLE",
+        General = "GENERAL",
+        Major = "MAJOR",
+        Critical = "CRITICAL",
+    }
+);
+text_enum!(
+    /// Through which channel an incident was reported.
+    IncidentSource {
+        Portal = "PORTAL",
+        GridWorker = "GRID_WORKER",
+        Hotline = "HOTLINE",
+        Open311 = "OPEN311",
+        Partner = "PARTNER",
+    }
+);
+text_enum!(
+    /// What an entry of an incident's history records.
+    IncidentEventKind {
+        Reported = "REPORTED",
+        Accepted = "ACCEPTED",
+        Rejected = "REJECTED",
+        Dispatched = "DISPATCHED",
+        Started = "STARTED",
+        Resolved = "RESOLVED",
+        Verified = "VERIFIED",
+        Closed = "CLOSED",
+        Reopened = "REOPENED",
+        Escalated = "ESCALATED",
+        Rated = "RATED",
     }
 );

@@ -12,6 +12,9 @@ pub mod enums;
 pub mod grid;
 pub mod grid_assignment;
 pub mod idempotency_key;
+pub mod incident;
+pub mod incident_category;
+pub mod incident_event;
 pub mod membership;
 pub mod organization;
 pub mod participation;
@@ -19,6 +22,7 @@ pub mod persisted_document;
 pub mod person;
 pub mod person_tag;
 pub mod pii_access_log;
+pub mod responsibility;
 pub mod service;
 
 pub use enums::*;

@@ -23,6 +23,7 @@ mod m20261202_000016_server_key;
 mod m20261202_000017_change_counts_only;
 mod m20261202_000018_api_key_rotation;
 mod m20261202_000019_persisted_document;
+mod m20261202_000020_incident;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_change_counts_only::Migration),
             Box::new(m20261202_000018_api_key_rotation::Migration),
             Box::new(m20261202_000019_persisted_document::Migration),
+            Box::new(m20261202_000020_incident::Migration),
         ]
     }
 }

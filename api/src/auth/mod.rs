@@ -79,6 +79,9 @@ pub struct Caller {
     pub expires_at: Option<std::time::SystemTime>,
 }
 
+/// How the identities of anonymous callers begin (never a credential's identity).
+const ANONYMOUS_PREFIX: &str = "anonymous:";
+
 /// The scope that unmasks phone and ID numbers.
 pub const PII_READ: &str = "pii:read";
 
@@ -86,7 +89,7 @@ impl Caller {
     /// An anonymous caller; `client` distinguishes anonymous callers for rate limiting.
     pub fn public(client: &str) -> Caller {
         Caller {
-            id: format!("anonymous:{client}"),
+            id: format!("{ANONYMOUS_PREFIX}{client}"),
             role: Role::Public,
             grids: vec![],
             organization_id: None,
@@ -107,6 +110,11 @@ impl Caller {
             scopes: vec![PII_READ.to_owned()],
             expires_at: None,
         }
+    }
+
+    /// Whether the caller presented a credential (an API key or a JWT).
+    pub fn is_authenticated(&self) -> bool {
+        !self.id.starts_with(ANONYMOUS_PREFIX)
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {

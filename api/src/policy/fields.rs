@@ -17,6 +17,8 @@ pub enum Field {
     OrganizationContactName,
     OrganizationContactPhone,
     OrganizationContactEmail,
+    IncidentContactName,
+    IncidentContactPhone,
 }
 
 impl Field {
@@ -32,6 +34,8 @@ impl Field {
             Field::OrganizationContactName => "Organization.contactName",
             Field::OrganizationContactPhone => "Organization.contactPhone",
             Field::OrganizationContactEmail => "Organization.contactEmail",
+            Field::IncidentContactName => "Incident.contactName",
+            Field::IncidentContactPhone => "Incident.contactPhone",
         }
     }
 
@@ -48,6 +52,8 @@ impl Field {
             Field::OrganizationContactName => "contactName",
             Field::OrganizationContactPhone => "contactPhone",
             Field::OrganizationContactEmail => "contactEmail",
+            Field::IncidentContactName => "contactName",
+            Field::IncidentContactPhone => "contactPhone",
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Rows {
     Published,
     /// Published services, or those of the caller's organisation.
     PublishedOrOwn,
+    /// Rows the caller reported itself (its person, or its credential).
+    OwnReports,
 }
 
 impl Rows {
@@ -53,9 +55,11 @@ impl Rows {
                 "members of its organisation"
             }
             (Rows::OwnOrganization, Table::Participation) => "registered by it",
+            (Rows::OwnOrganization, Table::Incident) => "assigned to or reported by it",
             (Rows::OwnOrganization, _) => "of its organisation",
             (Rows::Published, _) => "published",
             (Rows::PublishedOrOwn, _) => "published, or organised by it",
+            (Rows::OwnReports, _) => "reported by it",
         }
     }
 }
@@ -73,10 +77,13 @@ pub enum Table {
     Participation,
     AuditLog,
     PiiAccessLog,
+    Incident,
+    IncidentCategory,
+    Responsibility,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 13] = [
         Table::Grid,
         Table::Person,
         Table::PersonTag,
@@ -87,6 +94,9 @@ impl Table {
         Table::Participation,
         Table::AuditLog,
         Table::PiiAccessLog,
+        Table::Incident,
+        Table::IncidentCategory,
+        Table::Responsibility,
     ];
 
     pub fn label(self) -> &'static str {
@@ -101,6 +111,9 @@ impl Table {
             Table::Participation => "participations",
             Table::AuditLog => "audit log",
             Table::PiiAccessLog => "PII access log",
+            Table::Incident => "incidents and their history",
+            Table::IncidentCategory => "incident categories",
+            Table::Responsibility => "responsibility list",
         }
     }
 }
@@ -119,7 +132,10 @@ pub const ROLES: [Role; 5] = [
 /// AGENCY receives statistics only: people, their tags and memberships, and participations are
 /// `FORBIDDEN` to it. Grid workers stay visible to it (grid, role, since) but their `person`
 /// is a person, so it is `FORBIDDEN` too.
-pub const ROWS: [(Table, [Rows; 5]); 10] = {
+///
+/// Incidents: a resident (a JWT with `person`, role PUBLIC) or a PUBLIC API key sees what it
+/// reported; VOLUNTEER_ORG what is assigned to or was reported by its organisation.
+pub const ROWS: [(Table, [Rows; 5]); 13] = {
     use Rows::*;
     [
         (Table::Grid, [All, InSubtrees, All, All, All]),
@@ -153,6 +169,15 @@ pub const ROWS: [(Table, [Rows; 5]); 10] = {
             Table::PiiAccessLog,
             [All, Hidden, Hidden, Forbidden, Hidden],
         ),
+        (
+            Table::Incident,
+            [All, InSubtrees, OwnOrganization, Forbidden, OwnReports],
+        ),
+        (Table::IncidentCategory, [All, All, All, All, All]),
+        (
+            Table::Responsibility,
+            [All, InSubtrees, Hidden, Hidden, Hidden],
+        ),
     ]
 };
 
@@ -175,7 +200,7 @@ pub fn rows_of(table: Table, role: Role) -> Rows {
 
 /// Personal fields: `(field, [ADMIN, GRID_MANAGER, VOLUNTEER_ORG, AGENCY, PUBLIC])`, each cell
 /// giving what a caller without and with `pii:read` gets.
-pub const FIELDS: [(Field, [fields::Cell; 5]); 10] = {
+pub const FIELDS: [(Field, [fields::Cell; 5]); 12] = {
     use fields::Cell;
     use fields::Show::*;
     const fn c(without: Show, with: Show) -> Cell {
@@ -229,6 +254,20 @@ pub const FIELDS: [(Field, [fields::Cell; 5]); 10] = {
         (
             Field::OrganizationContactEmail,
             [PLAIN, PLAIN, c(OwnOnly, OwnOnly), ABSENT, ABSENT],
+        ),
+        (
+            Field::IncidentContactName,
+            [PLAIN, PLAIN, PLAIN, ABSENT, ABSENT],
+        ),
+        (
+            Field::IncidentContactPhone,
+            [
+                c(Masked, Logged),
+                c(Masked, Logged),
+                c(Masked, Logged),
+                ABSENT,
+                ABSENT,
+            ],
         ),
     ]
 };

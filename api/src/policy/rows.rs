@@ -44,6 +44,10 @@ pub trait Scoped: Table {
     fn published() -> Option<Condition> {
         None
     }
+    /// Rows the caller reported itself; `None` when the table has no reporter.
+    fn own_reports(_caller: &Caller) -> Option<Condition> {
+        None
+    }
     /// A condition every visible row meets whatever the role (erased people are gone).
     fn live() -> Option<Condition> {
         None
@@ -55,6 +59,7 @@ pub trait Scoped: Table {
             in_subtrees: &|| Self::in_subtrees(caller),
             own: &|org| Self::of_organization(org),
             published: &Self::published,
+            reports: &|| Self::own_reports(caller),
         };
         let rule =
             compile(rows_of(Self::GOVERNED, caller.role), caller, anchors).unwrap_or_else(nothing);
@@ -83,6 +88,7 @@ struct Anchors<'a> {
     in_subtrees: &'a dyn Fn() -> Option<Condition>,
     own: &'a dyn Fn(uuid::Uuid) -> Option<Condition>,
     published: &'a dyn Fn() -> Option<Condition>,
+    reports: &'a dyn Fn() -> Option<Condition>,
 }
 
 /// The condition a row rule puts on `caller`, through `anchors`; `None` admits nothing.
@@ -95,6 +101,7 @@ fn compile(rule: Rows, caller: &Caller, anchors: Anchors<'_>) -> Option<Conditio
         Rows::InSubtrees => (anchors.in_subtrees)(),
         Rows::OwnOrganization => own(),
         Rows::Published => (anchors.published)(),
+        Rows::OwnReports => (anchors.reports)(),
         Rows::PublishedOrOwn => match ((anchors.published)(), own()) {
             (None, None) => None,
             (p, o) => Some(
@@ -221,6 +228,53 @@ impl Scoped for participation::Entity {
     }
 }
 
+impl Scoped for incident::Entity {
+    const GOVERNED: Governed = Governed::Incident;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(grid_in_subtrees(c, incident::Column::GridId))
+    }
+    fn of_organization(org: uuid::Uuid) -> Option<Condition> {
+        Some(
+            Condition::any()
+                .add(incident::Column::AssigneeOrganizationId.eq(org))
+                .add(incident::Column::ReporterOrganizationId.eq(org)),
+        )
+    }
+    fn own_reports(c: &Caller) -> Option<Condition> {
+        if !c.is_authenticated() {
+            return None;
+        }
+        let mut cond = Condition::any().add(incident::Column::ReporterCredential.eq(c.id.as_str()));
+        if let Some(person) = c.person_id {
+            cond = cond.add(incident::Column::ReporterPersonId.eq(person));
+        }
+        Some(cond)
+    }
+}
+
+/// History entries follow their incident.
+impl Scoped for incident_event::Entity {
+    const GOVERNED: Governed = Governed::Incident;
+    fn visible(caller: &Caller) -> Condition {
+        Condition::all().add(incident_event::Column::IncidentId.in_subquery(ids_where::<
+            incident::Entity,
+        >(
+            incident::Entity::visible(caller),
+        )))
+    }
+}
+
+impl Scoped for incident_category::Entity {
+    const GOVERNED: Governed = Governed::IncidentCategory;
+}
+
+impl Scoped for responsibility::Entity {
+    const GOVERNED: Governed = Governed::Responsibility;
+    fn in_subtrees(c: &Caller) -> Option<Condition> {
+        Some(grid_in_subtrees(c, responsibility::Column::GridId))
+    }
+}
+
 impl Scoped for audit_log::Entity {
     const GOVERNED: Governed = Governed::AuditLog;
 }
@@ -237,16 +291,18 @@ pub fn feed_table(t: EntityType) -> Governed {
         EntityType::Organization => Governed::Organization,
         EntityType::Service => Governed::Service,
         EntityType::Participation => Governed::Participation,
+        EntityType::Incident => Governed::Incident,
     }
 }
 
 /// Every type the change feed carries.
-pub const FEED_TYPES: [EntityType; 5] = [
+pub const FEED_TYPES: [EntityType; 6] = [
     EntityType::Grid,
     EntityType::Person,
     EntityType::Organization,
     EntityType::Service,
     EntityType::Participation,
+    EntityType::Incident,
 ];
 
 /// Changes of the feed and of subscriptions `caller` sees: for each type, the rule of its table
@@ -265,10 +321,13 @@ pub fn feed_visible(caller: &Caller) -> Condition {
     let published = || Some(Condition::all().add(C::Published.eq(true)));
     let mut any = Condition::any();
     for t in FEED_TYPES {
+        // The feed records no reporter: a caller held to its own reports follows them by
+        // reading `incidents`, not the feed.
         let anchors = Anchors {
             in_subtrees: &in_subtrees,
             own: &own,
             published: &published,
+            reports: &|| None,
         };
         if let Some(rule) = compile(rows_of(feed_table(t), caller.role), caller, anchors) {
             let mut of_type = Condition::all().add(C::EntityType.eq(t)).add(rule);

@@ -49,6 +49,7 @@ fn type_name(t: entity::EntityType) -> &'static str {
         entity::EntityType::Organization => <entity::organization::Entity as Table>::NAME,
         entity::EntityType::Service => <service::Entity as Table>::NAME,
         entity::EntityType::Participation => <participation::Entity as Table>::NAME,
+        entity::EntityType::Incident => <entity::incident::Entity as Table>::NAME,
     }
 }
 
@@ -209,6 +210,7 @@ impl ChangeQuery {
 #[derive(SimpleObject)]
 #[graphql(concrete(name = "ServiceEvent", params(Service)))]
 #[graphql(concrete(name = "ParticipationEvent", params(Participation)))]
+#[graphql(concrete(name = "IncidentChangeEvent", params(super::incident::Incident)))]
 pub struct ObjectEvent<N: OutputType> {
     /// Whether the object was created, updated or deleted.
     pub kind: ChangeKind,
@@ -472,5 +474,24 @@ impl SubscriptionRoot {
             within_grid_id,
         )
         .await
+    }
+
+    /// Incidents reported or changed from now on (every transition, rating and
+    /// re-assignment), optionally only those in the subtree of `withinGridId`; scoped like
+    /// `incidents`, except that a caller who sees only its own reports follows them with
+    /// `incidents` instead (the feed does not record reporters).
+    async fn incident_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only incidents in the subtree of this grid (global id), the grid included."
+        )]
+        within_grid_id: Option<ID>,
+    ) -> Result<
+        impl Stream<Item = ApiResult<ObjectEvent<super::incident::Incident>>> + use<>,
+        ApiError,
+    > {
+        watch::<super::incident::Incident>(ctx, entity::EntityType::Incident, None, within_grid_id)
+            .await
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod changes;
 pub mod grid;
+pub mod incident;
 pub mod input;
 pub mod mutation;
 pub mod organization;
@@ -104,6 +105,7 @@ pub enum Node {
     Participation(Participation),
     AuditEntry(audit::AuditEntry),
     PiiAccess(audit::PiiAccess),
+    Incident(incident::Incident),
 }
 
 async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiResult<Option<Node>> {
@@ -145,6 +147,10 @@ async fn load_node(rq: &RequestCtx, kind: &str, id: Uuid, field: &str) -> ApiRes
             .load_one(ById::<entity::pii_access_log::Entity>::new(id))
             .await?
             .map(|m| Node::PiiAccess(audit::PiiAccess(m))),
+        "Incident" => l
+            .load_one(ById::<entity::incident::Entity>::new(id))
+            .await?
+            .map(|m| Node::Incident(incident::Incident(m))),
         _ => {
             return Err(ApiError::bad_input(
                 field,
@@ -211,6 +217,7 @@ pub struct QueryRoot(
     organization::OrganizationQuery,
     service::ServiceQuery,
     participation::ParticipationQuery,
+    incident::IncidentQuery,
     audit::AuditQuery,
     audit::PiiAccessQuery,
     stats::StatsQuery,

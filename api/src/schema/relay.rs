@@ -25,6 +25,11 @@ pub fn global_id(kind: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
 }
 
+/// The global id of the `E` row `id`.
+pub fn gid<E: Table>(id: Uuid) -> ID {
+    global_id(E::NAME, id)
+}
+
 /// Decodes a global id into its type name and key; `field` names the argument for errors.
 pub fn decode_global_id(id: &str, field: &str) -> ApiResult<(String, Uuid)> {
     URL_SAFE_NO_PAD
@@ -104,7 +109,9 @@ pub struct Edge<N: NodeObject> {
         params(super::participation::Participation)
     ),
     concrete(name = "AuditEntryEdge", params(super::audit::AuditEntry)),
-    concrete(name = "PiiAccessEdge", params(super::audit::PiiAccess))
+    concrete(name = "PiiAccessEdge", params(super::audit::PiiAccess)),
+    concrete(name = "IncidentEdge", params(super::incident::Incident)),
+    concrete(name = "ResponsibilityEdge", params(super::incident::Responsibility))
 )]
 /// One node of a connection's page, with its cursor.
 impl<N: NodeObject> Edge<N> {
@@ -232,7 +239,12 @@ impl<N: NodeObject> Connection<N> {
         params(super::participation::Participation)
     ),
     concrete(name = "AuditEntryConnection", params(super::audit::AuditEntry)),
-    concrete(name = "PiiAccessConnection", params(super::audit::PiiAccess))
+    concrete(name = "PiiAccessConnection", params(super::audit::PiiAccess)),
+    concrete(name = "IncidentConnection", params(super::incident::Incident)),
+    concrete(
+        name = "ResponsibilityConnection",
+        params(super::incident::Responsibility)
+    )
 )]
 /// One page of a list, as a Relay cursor connection: page forwards with `first`/`after`, or
 /// backwards with `last`/`before`. Only the nodes the caller may see are counted and listed.

@@ -112,7 +112,8 @@ pub trait OrderField: InputType + Copy + Send + Sync {
         params(super::participation::ParticipationOrderField)
     ),
     concrete(name = "AuditEntryOrder", params(super::audit::AuditEntryOrderField)),
-    concrete(name = "PiiAccessOrder", params(super::audit::PiiAccessOrderField))
+    concrete(name = "PiiAccessOrder", params(super::audit::PiiAccessOrderField)),
+    concrete(name = "IncidentOrder", params(super::incident::IncidentOrderField))
 )]
 pub struct Order<F: OrderField> {
     /// The field to sort by.
@@ -174,6 +175,7 @@ macro_rules! remote_enum {
         pub enum $name { $($(#[$vm])* $v,)+ }
     };
 }
+pub(crate) use remote_enum;
 
 // Variants are listed in the order of the domain (a hierarchy top-down, a lifecycle from start
 // to end), not alphabetically.
@@ -338,5 +340,7 @@ remote_enum!(
         Service,
         /// A `Participation`.
         Participation,
+        /// An `Incident`.
+        Incident,
     }
 );

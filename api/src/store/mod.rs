@@ -5,6 +5,7 @@ pub mod changes;
 pub mod documents;
 pub mod filters;
 pub mod grid;
+pub mod incident;
 pub mod organization;
 pub mod page;
 pub mod participation;
@@ -54,6 +55,10 @@ table!(
     audit_log => "AuditEntry",
     change_event => "Change",
     pii_access_log => "PiiAccess",
+    incident => "Incident",
+    incident_category => "IncidentCategory",
+    incident_event => "IncidentEvent",
+    responsibility => "Responsibility",
 );
 
 /// The database handle shared by the request handlers.

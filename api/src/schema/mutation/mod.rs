@@ -2,6 +2,7 @@
 //! transaction per mutation (with its audit entry).
 
 mod grid;
+pub mod incident;
 mod organization;
 mod participation;
 mod person;
@@ -28,6 +29,7 @@ pub struct MutationRoot(
     organization::OrganizationMutation,
     service::ServiceMutation,
     participation::ParticipationMutation,
+    incident::IncidentMutation,
 );
 
 /// Roles that may manage grids, people, services and grid workers (within their subtrees).
