@@ -16,27 +16,155 @@ use sea_orm_migration::sea_orm::prelude::{ChronoUtc, Uuid};
 /// publicly over Open311)`. Ids are fixed so that the categories are the same everywhere.
 const TAXONOMY: [(&str, &str, Option<&str>, &str, i32, i32, bool); 22] = [
     ("CITY", "城市管理", None, "GENERAL", 24, 168, true),
-    ("CITY_STREETLIGHT", "路灯损坏", Some("CITY"), "SIMPLE", 12, 72, true),
-    ("CITY_ROAD", "道路破损", Some("CITY"), "GENERAL", 24, 168, true),
-    ("CITY_PARKING", "违章停车", Some("CITY"), "SIMPLE", 4, 24, true),
-    ("CITY_FIRE_LANE", "消防通道堵塞", Some("CITY"), "MAJOR", 2, 24, true),
+    (
+        "CITY_STREETLIGHT",
+        "路灯损坏",
+        Some("CITY"),
+        "SIMPLE",
+        12,
+        72,
+        true,
+    ),
+    (
+        "CITY_ROAD",
+        "道路破损",
+        Some("CITY"),
+        "GENERAL",
+        24,
+        168,
+        true,
+    ),
+    (
+        "CITY_PARKING",
+        "违章停车",
+        Some("CITY"),
+        "SIMPLE",
+        4,
+        24,
+        true,
+    ),
+    (
+        "CITY_FIRE_LANE",
+        "消防通道堵塞",
+        Some("CITY"),
+        "MAJOR",
+        2,
+        24,
+        true,
+    ),
     ("DISPUTE", "矛盾纠纷", None, "GENERAL", 24, 240, false),
-    ("DISPUTE_NEIGHBOUR", "邻里纠纷", Some("DISPUTE"), "GENERAL", 24, 240, false),
-    ("DISPUTE_PROPERTY", "物业纠纷", Some("DISPUTE"), "GENERAL", 48, 360, false),
-    ("DISPUTE_FAMILY", "家庭纠纷", Some("DISPUTE"), "GENERAL", 24, 240, false),
+    (
+        "DISPUTE_NEIGHBOUR",
+        "邻里纠纷",
+        Some("DISPUTE"),
+        "GENERAL",
+        24,
+        240,
+        false,
+    ),
+    (
+        "DISPUTE_PROPERTY",
+        "物业纠纷",
+        Some("DISPUTE"),
+        "GENERAL",
+        48,
+        360,
+        false,
+    ),
+    (
+        "DISPUTE_FAMILY",
+        "家庭纠纷",
+        Some("DISPUTE"),
+        "GENERAL",
+        24,
+        240,
+        false,
+    ),
     ("SAFETY", "安全隐患", None, "MAJOR", 4, 48, true),
-    ("SAFETY_FIRE", "消防隐患", Some("SAFETY"), "MAJOR", 2, 24, true),
-    ("SAFETY_BUILDING", "房屋安全", Some("SAFETY"), "CRITICAL", 2, 72, true),
-    ("SAFETY_GAS", "燃气安全", Some("SAFETY"), "CRITICAL", 1, 24, true),
+    (
+        "SAFETY_FIRE",
+        "消防隐患",
+        Some("SAFETY"),
+        "MAJOR",
+        2,
+        24,
+        true,
+    ),
+    (
+        "SAFETY_BUILDING",
+        "房屋安全",
+        Some("SAFETY"),
+        "CRITICAL",
+        2,
+        72,
+        true,
+    ),
+    (
+        "SAFETY_GAS",
+        "燃气安全",
+        Some("SAFETY"),
+        "CRITICAL",
+        1,
+        24,
+        true,
+    ),
     ("LIVELIHOOD", "民生服务", None, "GENERAL", 24, 168, false),
-    ("LIVELIHOOD_ELDERLY", "独居老人异常", Some("LIVELIHOOD"), "MAJOR", 1, 12, false),
-    ("LIVELIHOOD_UTILITIES", "停水停电", Some("LIVELIHOOD"), "GENERAL", 4, 48, true),
+    (
+        "LIVELIHOOD_ELDERLY",
+        "独居老人异常",
+        Some("LIVELIHOOD"),
+        "MAJOR",
+        1,
+        12,
+        false,
+    ),
+    (
+        "LIVELIHOOD_UTILITIES",
+        "停水停电",
+        Some("LIVELIHOOD"),
+        "GENERAL",
+        4,
+        48,
+        true,
+    ),
     ("SANITATION", "环境卫生", None, "SIMPLE", 24, 72, true),
-    ("SANITATION_WASTE", "垃圾堆放", Some("SANITATION"), "SIMPLE", 12, 48, true),
-    ("SANITATION_NOISE", "噪音扰民", Some("SANITATION"), "GENERAL", 12, 72, true),
+    (
+        "SANITATION_WASTE",
+        "垃圾堆放",
+        Some("SANITATION"),
+        "SIMPLE",
+        12,
+        48,
+        true,
+    ),
+    (
+        "SANITATION_NOISE",
+        "噪音扰民",
+        Some("SANITATION"),
+        "GENERAL",
+        12,
+        72,
+        true,
+    ),
     ("EPIDEMIC", "疫情防控", None, "MAJOR", 2, 24, false),
-    ("EPIDEMIC_LEAD", "疫情线索", Some("EPIDEMIC"), "MAJOR", 1, 24, false),
-    ("EPIDEMIC_QUARANTINE", "居家隔离服务", Some("EPIDEMIC"), "GENERAL", 4, 72, false),
+    (
+        "EPIDEMIC_LEAD",
+        "疫情线索",
+        Some("EPIDEMIC"),
+        "MAJOR",
+        1,
+        24,
+        false,
+    ),
+    (
+        "EPIDEMIC_QUARANTINE",
+        "居家隔离服务",
+        Some("EPIDEMIC"),
+        "GENERAL",
+        4,
+        72,
+        false,
+    ),
 ];
 
 /// The fixed id of the `i`-th category of [`TAXONOMY`].
@@ -46,14 +174,9 @@ fn category_id(i: usize) -> Uuid {
 
 async fn insert_taxonomy(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let now = ChronoUtc::now();
-    for (i, (code, name, parent, severity, accept, close, public)) in TAXONOMY.iter().enumerate()
-    {
-        let parent_id = parent.and_then(|p| {
-            TAXONOMY
-                .iter()
-                .position(|t| t.0 == p)
-                .map(category_id)
-        });
+    for (i, (code, name, parent, severity, accept, close, public)) in TAXONOMY.iter().enumerate() {
+        let parent_id =
+            parent.and_then(|p| TAXONOMY.iter().position(|t| t.0 == p).map(category_id));
         let insert = Query::insert()
             .into_table(Alias::new("incident_category"))
             .columns([

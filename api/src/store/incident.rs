@@ -184,6 +184,16 @@ pub async fn route(
     }))
 }
 
+/// A grid the incident refers to, whoever is asking: routing and escalation follow the
+/// hierarchy, not the caller's view of it.
+async fn grid_row(w: &Writer, id: Uuid) -> ApiResult<grid::Model> {
+    grid::Entity::find_by_id(id)
+        .one(&w.txn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::internal("an incident's grid is missing"))
+}
+
 fn hours(h: i32) -> Duration {
     Duration::hours(i64::from(h.max(0)))
 }
@@ -555,10 +565,8 @@ pub async fn transition(
             next.assignee_person_id = None;
             next.assignee_organization_id = None;
             // The parent grid's own line of the list, if it has one, is the default now.
-            let parent_grid = w.get::<grid::Entity>(parent, "id").await;
-            if let Ok(pg) = parent_grid
-                && let Some(a) = route(w, &pg.path, &category).await?
-            {
+            let parent_grid = grid_row(w, parent).await?;
+            if let Some(a) = route(w, &parent_grid.path, &category).await? {
                 a.set(&mut next);
             }
             details = json!({ "reason": reason, "toGridId": parent });
