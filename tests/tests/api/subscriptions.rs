@@ -528,3 +528,78 @@ db_test!(
         assert_eq!(event["objectId"], json!(f.service("s2")), "{event}");
     }
 );
+
+const INCIDENT_CHANGED: &str = "subscription { incidentChanged { kind objectId node { title status assigneeOrganization { name } } } }";
+
+/// Reports an incident in G11 titled `title`; dispatches it to `assignee` (an organisation's
+/// global id) when given.
+async fn incident(app: &TestApp, f: &Fixture, title: &str, assignee: Option<&str>) -> String {
+    let body = app
+        .data(
+            "mutation($i: ReportIncidentInput!) { reportIncident(input: $i) { incident { id } } }",
+            json!({ "i": { "gridId": f.grid("G11"), "categoryCode": "CITY_ROAD", "title": title } }),
+        )
+        .await;
+    let id = body["reportIncident"]["incident"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    if let Some(a) = assignee {
+        app.data(
+            "mutation($id: ID!) { acceptIncident(id: $id) { incident { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+        app.data(
+            "mutation($id: ID!, $a: ID) { dispatchIncident(id: $id, assigneeId: $a) { incident { id } } }",
+            json!({ "id": id, "a": a }),
+        )
+        .await;
+    }
+    id
+}
+
+db_test!(
+    incident_events_reach_only_the_assigned_organisation,
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let vol = app
+            .key(Role::VolunteerOrg, &[], Some(f.orgs["vol"]), &[])
+            .await;
+        let mut sub = Sub::start(app.addr, Some(&vol), INCIDENT_CHANGED, json!({})).await;
+        let (app, f) = (&app, &f);
+        let vol_org = f.org("vol");
+        let vol_org = &vol_org;
+        sub.until_live("incidentChanged", |n| async move {
+            let title = format!("井盖缺失 {n}");
+            incident(app, f, &title, Some(vol_org)).await;
+            title
+        })
+        .await;
+        // One for another organisation, then one for this one: only the second arrives.
+        incident(app, f, "不该看到", Some(&f.org("gov"))).await;
+        incident(app, f, "派给志愿者", Some(vol_org)).await;
+        let seen = sub
+            .events_until("incidentChanged", |ev| ev["node"]["title"] == "派给志愿者")
+            .await;
+        assert!(
+            seen.iter().all(|ev| ev["node"]["title"] != "不该看到"),
+            "{seen:#?}"
+        );
+        let last = seen.last().unwrap();
+        assert_eq!(last["node"]["status"], "DISPATCHED");
+        assert_eq!(
+            last["node"]["assigneeOrganization"]["name"],
+            "泉山志愿者协会"
+        );
+        // AGENCY may not follow incidents at all.
+        let agency = app.key(Role::Agency, &[], None, &[]).await;
+        let mut refused = Sub::start(app.addr, Some(&agency), INCIDENT_CHANGED, json!({})).await;
+        let line = refused.next().await;
+        let errors = line["next"]["errors"]
+            .as_array()
+            .or(line["error"].as_array())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN", "{line}");
+    }
+);
