@@ -11,10 +11,21 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::sea_orm::prelude::{ChronoUtc, Uuid};
 
+/// `(code, name, parent code, default severity, hours to accept, hours to close, public)`.
+type Category = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    i32,
+    i32,
+    bool,
+);
+
 /// The standard taxonomy every deployment starts with, modelled on a street's grid platform:
 /// `(code, name, parent code, default severity, hours to accept, hours to close, listed
 /// publicly over Open311)`. Ids are fixed so that the categories are the same everywhere.
-const TAXONOMY: [(&str, &str, Option<&str>, &str, i32, i32, bool); 22] = [
+const TAXONOMY: [Category; 22] = [
     ("CITY", "城市管理", None, "GENERAL", 24, 168, true),
     (
         "CITY_STREETLIGHT",
