@@ -600,6 +600,56 @@ pub async fn transition(
     Ok(saved)
 }
 
+/// Erases the contact data of the incidents `person` reported (with the person's own erasure):
+/// contact name and phone are cleared, and so are the audit snapshots that held them. The
+/// incidents stay, with their history; `version` is not bumped (history positions follow
+/// versions), but the feed records the change so that copies refetch.
+pub async fn erase_reporter(w: &Writer, person: Uuid) -> ApiResult<()> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<Uuid> = incident::Entity::find()
+        .select_only()
+        .column(incident::Column::Id)
+        .filter(incident::Column::ReporterPersonId.eq(person))
+        .into_tuple()
+        .all(&w.txn)
+        .await
+        .map_err(db)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for chunk in ids.chunks(500) {
+        incident::Entity::update_many()
+            .col_expr(
+                incident::Column::ContactName,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                incident::Column::ContactPhone,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(incident::Column::UpdatedAt, Expr::value(w.now))
+            .filter(incident::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&w.txn)
+            .await
+            .map_err(db)?;
+        entity::audit_log::Entity::update_many()
+            .col_expr(
+                entity::audit_log::Column::Before,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                entity::audit_log::Column::After,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(entity::audit_log::Column::EntityType.eq("Incident"))
+            .filter(entity::audit_log::Column::EntityId.is_in(chunk.iter().copied()))
+            .exec(&w.txn)
+            .await
+            .map_err(db)?;
+    }
+    w.touched::<incident::Entity>(&ids).await
+}
+
 /// Sets (or replaces) the line of the responsibility list for `grid` × `category`.
 pub async fn set_responsibility(
     w: &Writer,

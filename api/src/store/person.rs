@@ -277,6 +277,7 @@ pub async fn erase(w: &Writer, id: Uuid, reason: &str) -> ApiResult<Uuid> {
         .exec(&w.txn)
         .await
         .map_err(db)?;
+    super::incident::erase_reporter(w, id).await?;
     w.deleted::<person::Entity>(&scope).await?;
     w.audit(
         "erasePerson",

@@ -909,3 +909,61 @@ db_test!(reports_are_idempotent_per_key, |app| async move {
         ("CONFLICT".into(), "IDEMPOTENCY_KEY_REUSED".into())
     );
 });
+
+db_test!(
+    erasing_a_reporter_erases_the_contact_data_of_their_reports,
+    settings = |s: &mut ServeSettings| s.auth.jwt_hs256_secret = Some("s3cret".into()),
+    |app| async move {
+        let f = fixture::load(&app.db).await;
+        let exp = (Utc::now() + Duration::hours(1)).timestamp();
+        let claims = json!({ "sub": "resident-2", "role": "PUBLIC", "person": f.people["chen_jing"], "iss": "gridgov", "aud": "gridgov-api", "exp": exp });
+        let resident = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        let own = report_as(
+            &app,
+            &resident,
+            report_input(&f.grid("G12"), "SANITATION_NOISE"),
+        )
+        .await;
+        let other = report(&app, report_input(&f.grid("G12"), "SANITATION_NOISE")).await;
+        let q = "query($id: ID!) { incident(id: $id) { contactName contactPhone title version } }";
+        let before = app.data(q, json!({ "id": id(&own) })).await;
+        assert_eq!(before["incident"]["contactName"], "王先生");
+        app.data(
+            "mutation($id: ID!) { erasePerson(id: $id, reason: \"本人申请删除\") { erasedId } }",
+            json!({ "id": f.person("chen_jing") }),
+        )
+        .await;
+        let after = app.data(q, json!({ "id": id(&own) })).await;
+        assert!(after["incident"]["contactName"].is_null(), "{after}");
+        assert!(after["incident"]["contactPhone"].is_null());
+        assert_eq!(
+            after["incident"]["title"], "路面塌陷",
+            "the incident itself stays"
+        );
+        assert_eq!(after["incident"]["version"], before["incident"]["version"]);
+        let untouched = app.data(q, json!({ "id": id(&other) })).await;
+        assert_eq!(
+            untouched["incident"]["contactName"], "王先生",
+            "only the erased reporter's"
+        );
+        let audit = app
+            .data(
+                "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { before after } } }",
+                json!({ "id": id(&own) }),
+            )
+            .await;
+        assert!(
+            audit["auditLog"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["after"].is_null()),
+            "{audit}"
+        );
+    }
+);
