@@ -183,6 +183,37 @@ fn category_id(i: usize) -> Uuid {
     Uuid::from_u128(0x0193_8a00_0000_7000_8000_0000_0000_0000 | (i as u128 + 1))
 }
 
+/// Makes `incident_event` append-only in the database itself: an UPDATE or DELETE of a history
+/// row is refused whoever runs it (the API never issues one).
+async fn append_only(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    match manager.get_database_backend() {
+        DbBackend::Sqlite => {
+            for op in ["UPDATE", "DELETE"] {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER incident_event_no_{} BEFORE {op} ON incident_event \
+                     BEGIN SELECT RAISE(ABORT, 'incident history is append-only'); END",
+                    op.to_lowercase()
+                ))
+                .await?;
+            }
+        }
+        _ => {
+            db.execute_unprepared(
+                "CREATE FUNCTION incident_event_append_only() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'incident history is append-only'; END $$",
+            )
+            .await?;
+            db.execute_unprepared(
+                "CREATE TRIGGER incident_event_append_only BEFORE UPDATE OR DELETE ON incident_event \
+                 FOR EACH ROW EXECUTE FUNCTION incident_event_append_only()",
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn insert_taxonomy(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let now = ChronoUtc::now();
     for (i, (code, name, parent, severity, accept, close, public)) in TAXONOMY.iter().enumerate() {
@@ -327,6 +358,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         );
         manager.create_table(event).await?;
+        append_only(manager).await?;
 
         let responsibility = with_audit_columns(
             table("responsibility")
@@ -376,14 +408,28 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for t in [
-            "responsibility",
-            "incident_event",
-            "incident",
-            "incident_category",
-        ] {
+        // Dropping the table drops its triggers; the function stays behind on PostgreSQL.
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "DROP TRIGGER IF EXISTS incident_event_append_only ON incident_event",
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS incident_event_append_only()")
+                .await?;
+        }
+        for t in ["responsibility", "incident_event", "incident"] {
             drop_table(manager, t).await?;
         }
-        Ok(())
+        // SQLite's DROP TABLE deletes the rows first and checks the self-reference of
+        // subcategories row by row: remove the children before their parents.
+        manager
+            .get_connection()
+            .execute_unprepared("DELETE FROM incident_category WHERE parent_id IS NOT NULL")
+            .await?;
+        drop_table(manager, "incident_category").await
     }
 }

@@ -967,3 +967,29 @@ db_test!(
         );
     }
 );
+
+db_test!(the_history_cannot_be_rewritten, |app| async move {
+    let f = fixture::load(&app.db).await;
+    let inc = report(&app, report_input(&f.grid("G11"), "CITY_ROAD")).await;
+    step_ok(
+        &app,
+        "acceptIncident",
+        "",
+        json!({ "id": id(&inc), "note": "立案" }),
+    )
+    .await;
+    let backend = app.db.get_database_backend();
+    for sql in [
+        "UPDATE incident_event SET comment = 'rewritten'",
+        "DELETE FROM incident_event",
+    ] {
+        let res = app
+            .db
+            .execute_raw(Statement::from_string(backend, sql.to_owned()))
+            .await;
+        assert!(res.is_err(), "{sql} must be refused");
+    }
+    let h = app.data(HISTORY, json!({ "id": id(&inc) })).await;
+    assert_eq!(h["incident"]["history"][1]["comment"], "立案");
+    assert_eq!(h["incident"]["history"].as_array().unwrap().len(), 2);
+});
