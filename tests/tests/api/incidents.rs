@@ -993,3 +993,46 @@ db_test!(the_history_cannot_be_rewritten, |app| async move {
     assert_eq!(h["incident"]["history"][1]["comment"], "立案");
     assert_eq!(h["incident"]["history"].as_array().unwrap().len(), 2);
 });
+
+db_test!(grids_list_their_incidents, |app| async move {
+    let f = fixture::load(&app.db).await;
+    for g in ["G11", "G11", "G12", "G21"] {
+        report(&app, report_input(&f.grid(g), "CITY_ROAD")).await;
+    }
+    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Grid { code own: incidents { totalCount } all: incidents(includeDescendants: true, first: 2) { totalCount nodes { grid { code } } } } } }";
+    let d = app
+        .data(
+            q,
+            json!({ "ids": [f.grid("C1"), f.grid("G11"), f.grid("C2")] }),
+        )
+        .await;
+    let counts: Vec<(i64, i64)> = d["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["own"]["totalCount"].as_i64().unwrap(),
+                n["all"]["totalCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [(0, 3), (2, 2), (0, 1)]);
+    assert_eq!(
+        d["nodes"][0]["all"]["nodes"].as_array().unwrap().len(),
+        2,
+        "paged per grid"
+    );
+    // A grid manager of C2 sees G21's incident only, also under the district.
+    let c2 = app
+        .key(Role::GridManager, &["370685001002"], None, &[])
+        .await;
+    let body = app
+        .gql_as(
+            Some(&c2),
+            "query($id: ID!) { node(id: $id) { ... on Grid { incidents(includeDescendants: true) { totalCount } } } }",
+            json!({ "id": f.grid("C2") }),
+        )
+        .await;
+    assert_eq!(body["data"]["node"]["incidents"]["totalCount"], 1, "{body}");
+});
