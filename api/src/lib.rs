@@ -10,6 +10,7 @@ pub mod events;
 pub mod graphiql;
 pub mod loaders;
 pub mod metrics;
+pub mod open311;
 pub mod persisted;
 pub mod policy;
 pub mod ratelimit;

@@ -3,7 +3,9 @@
 //! `/graphql` (see [`super::http`]), `/graphql/ws` (see [`super::ws`]), `/schema.graphql` (the
 //! deployed SDL), `/healthz` (the process is alive), `/readyz` (the database answers and its
 //! migrations are current) and `/metrics` (Prometheus text format; on a listener of its own
-//! when `GRIDGOV_METRICS_LISTEN` is set).
+//! when `GRIDGOV_METRICS_LISTEN` is set), and Open311 GeoReport v2 under `/open311/v2/` (see
+//! [`crate::open311`]: it runs GraphQL operations through the pipeline and has its own error
+//! bodies and timeout).
 //!
 //! Layers, outermost first: request ids and the request span; CORS (when origins are
 //! configured); response compression (gzip, br, zstd, as the client accepts); gzip request
@@ -61,7 +63,11 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(graphql)
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .nest(
+            "/open311/v2",
+            crate::open311::router(state.clone(), super::client_ip::client_ip),
+        );
     if state.settings.metrics_listen.is_none() {
         router = router.route("/metrics", get(metrics));
     }
