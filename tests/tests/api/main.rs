@@ -18,6 +18,7 @@ mod migrations;
 mod mutations;
 mod nested;
 mod node;
+mod open311;
 mod operations;
 mod pagination;
 mod participation_writes;
