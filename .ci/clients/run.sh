@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the client examples (.ci/clients/apollo.mjs, then gql_example.py) against a
+# Runs the client examples (.ci/clients/apollo.mjs, then gql_example.py and open311_example.py) against a
 # live `gridgov serve --demo` on a free port with a fresh SQLite database. Called by .ci/run after
 # `cargo build -p gridgov`; run it by hand the same way: `bash .ci/clients/run.sh [CHECK…]`
 # (CHECK names are apollo.mjs's: unauthenticated apq pagination subscription; with any CHECK
-# the Python example is left out).
+# the Python examples are left out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -49,6 +49,8 @@ if [ "$#" -eq 0 ]; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check -r .ci/clients/requirements.txt
   "$WORK/venv/bin/python" .ci/clients/gql_example.py "http://$ADDR/graphql" "$KEY" || status=$?
+  echo "== Open311 GeoReport v2 example (georeport, requests)"
+  "$WORK/venv/bin/python" .ci/clients/open311_example.py "http://$ADDR/graphql" "$KEY" || status=$?
 fi
 
 if [ "$status" -ne 0 ]; then
