@@ -4,7 +4,9 @@
 //! The data is fictional but shaped like the real thing (see `DOMAIN.md`): a district root, one
 //! street per scale unit with 8 communities and 60 grids, about 5,000 residents with valid ID
 //! and mobile numbers, care tags, 10 organisations with their members, grid workers on about 90%
-//! of the grids, 300 services over 2026 and about 10,000 participations.
+//! of the grids, 300 services over 2026 and about 10,000 participations; and, in [`incidents`],
+//! the responsibility list with the 12 offices it names and 5,000 incidents of the year before
+//! the reference instant with their full history.
 //!
 //! Determinism: the same `scale` always produces the same rows, ids included. Every street is
 //! generated from its own ChaCha8 stream (seed [`SEED`], stream = street index + 1), so street 1
@@ -25,7 +27,8 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use entity::{
     Gender, GridLevel, GridWorkerRole, MembershipRole, OrganizationKind, ParticipationRole,
     ParticipationStatus, PersonTagKind, ServiceCategory, ServiceStatus, grid, grid_assignment,
-    membership, organization, participation, person, person_tag, service,
+    incident, incident_category, incident_event, membership, organization, participation, person,
+    person_tag, responsibility, service,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -38,6 +41,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::validate::id_number_check_char;
+
+mod incidents;
 
 /// Code of the root of the demo hierarchy, Zhaoyuan county-level city. Its presence in the
 /// `grid` table means the demo data (or real data for the same district) is already there.
@@ -106,6 +111,12 @@ pub struct SeedSummary {
     pub memberships: u64,
     /// `grid_assignment` rows (grid workers).
     pub assignments: u64,
+    /// `responsibility` rows (lines of the responsibility list).
+    pub responsibilities: u64,
+    /// `incident` rows.
+    pub incidents: u64,
+    /// `incident_event` rows (the incidents' histories).
+    pub incident_events: u64,
 }
 
 impl SeedSummary {
@@ -117,6 +128,9 @@ impl SeedSummary {
         self.participations += other.participations;
         self.memberships += other.memberships;
         self.assignments += other.assignments;
+        self.responsibilities += other.responsibilities;
+        self.incidents += other.incidents;
+        self.incident_events += other.incident_events;
     }
 }
 
@@ -124,10 +138,11 @@ impl SeedSummary {
 ///
 /// Scale 1 is Quanshan Street (`370685001`) with its 8 communities; scale N adds streets
 /// `370685002`… up to `370685<N>`, each a full copy of the street's structure (communities,
-/// grids, residents, 10 organisations, services, participations) with its own random data.
-/// `scale` must be between 1 and [`MAX_SCALE`].
+/// grids, residents, 22 organisations, services, participations, the responsibility list and
+/// incidents) with its own random data. `scale` must be between 1 and [`MAX_SCALE`].
 ///
-/// Everything is written in one transaction, so a failure leaves the database untouched.
+/// The rows are written in one transaction, so a failure leaves the database untouched; their
+/// creations are recorded in the change feed after it commits, in transactions of their own.
 /// Seeding is skipped, returning an all-zero summary, when the `grid` table already has a row
 /// with code [`DEMO_ROOT_CODE`]: running the seed on every start-up is safe, and it never mixes
 /// with data already entered for Zhaoyuan. A skipped seed still completes the change feed's
@@ -153,13 +168,16 @@ where
         txn.rollback().await?;
         // A seed interrupted while it recorded the feed finishes that now (a complete feed
         // costs a few indexed lookups per table).
-        if crate::store::changes::baseline(db).await? > 0 {
+        let recorded =
+            crate::store::changes::baseline(db).await? + incidents::feed_baseline(db).await?;
+        if recorded > 0 {
             // …and the statistics that run never took (see below).
             db.execute_unprepared("ANALYZE").await?;
         }
         return Ok(SeedSummary::default());
     }
 
+    let categories = incidents::categories(&txn).await?;
     let progress = progress_bar(show_progress, scale);
     let mut generator = Generator::new();
     let root = generator.root();
@@ -169,7 +187,7 @@ where
     };
     for index in 0..scale {
         progress.set_message(format!("street {}/{scale}", index + 1));
-        let rows = generator.street(index, &root)?;
+        let rows = generator.street(index, &root, &categories)?;
         // The bar starts from an estimate; replace this street's share by its real size.
         let estimate = progress.length().unwrap_or(0);
         progress.set_length(estimate.saturating_sub(ESTIMATED_ROWS_PER_STREET) + rows.len());
@@ -180,6 +198,7 @@ where
     // The seed writes rows in bulk, not through mutations: give the change feed their creations.
     progress.set_message("change feed");
     crate::store::changes::baseline(db).await?;
+    incidents::feed_baseline(db).await?;
     // Fresh planner statistics: without them PostgreSQL plans subtree queries over a bulk-loaded
     // table as full scans (measured: 97 ms instead of 0.8 ms for one community at scale 100).
     progress.set_message("analyzing");
@@ -189,7 +208,7 @@ where
 }
 
 /// Rough row count of one street, for the progress bar before the street is generated.
-const ESTIMATED_ROWS_PER_STREET: u64 = 17_300;
+const ESTIMATED_ROWS_PER_STREET: u64 = 55_600;
 
 fn progress_bar(show: bool, scale: u32) -> ProgressBar {
     if !show {
@@ -242,6 +261,9 @@ struct StreetRows {
     assignments: Vec<grid_assignment::Model>,
     services: Vec<service::Model>,
     participations: Vec<participation::Model>,
+    responsibilities: Vec<responsibility::Model>,
+    incidents: Vec<incident::Model>,
+    incident_events: Vec<incident_event::Model>,
 }
 
 impl StreetRows {
@@ -255,6 +277,9 @@ impl StreetRows {
             self.assignments.len(),
             self.services.len(),
             self.participations.len(),
+            self.responsibilities.len(),
+            self.incidents.len(),
+            self.incident_events.len(),
         ]
         .iter()
         .sum::<usize>() as u64
@@ -273,6 +298,9 @@ impl StreetRows {
         let assignments = insert_rows(db, self.assignments, progress).await?;
         let services = insert_rows(db, self.services, progress).await?;
         let participations = insert_rows(db, self.participations, progress).await?;
+        let responsibilities = insert_rows(db, self.responsibilities, progress).await?;
+        let incidents = insert_rows(db, self.incidents, progress).await?;
+        let incident_events = insert_rows(db, self.incident_events, progress).await?;
         Ok(SeedSummary {
             grids,
             people,
@@ -281,6 +309,9 @@ impl StreetRows {
             participations,
             memberships,
             assignments,
+            responsibilities,
+            incidents,
+            incident_events,
         })
     }
 }
@@ -555,6 +586,8 @@ struct GridInfo {
     community: usize,
     /// Residents responsible for the grid (indices into `Street::residents`).
     workers: Vec<usize>,
+    /// Corners of its rectangle: west, south, east, north.
+    bounds: [f64; 4],
 }
 
 struct CommunityInfo {
@@ -686,7 +719,12 @@ impl Generator {
     }
 
     /// Generates street `index` (0-based) below `root`.
-    fn street(&mut self, index: u32, root: &grid::Model) -> Result<StreetRows, DbErr> {
+    fn street(
+        &mut self,
+        index: u32,
+        root: &grid::Model,
+        categories: &[incident_category::Model],
+    ) -> Result<StreetRows, DbErr> {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
         rng.set_stream(u64::from(index) + 1);
         let mut rows = StreetRows::default();
@@ -695,6 +733,7 @@ impl Generator {
         self.assignments(&mut rng, &mut street, &mut rows);
         self.organizations(&mut rng, index, &mut street, &mut rows);
         self.services(&mut rng, &street, &mut rows);
+        self.incidents(index, root, &street, categories, &mut rows)?;
         Ok(rows)
     }
 
@@ -772,6 +811,7 @@ impl Generator {
                     number: g + 1,
                     community: c,
                     workers: Vec::new(),
+                    bounds: [gx, y0, gx + w, y0 + community_h],
                 });
                 grid_rows.push(grid);
             }
@@ -1549,7 +1589,7 @@ mod tests {
         // Counts, in the summary and in the tables.
         assert_eq!(summary.grids, 1 + 1 + 8 + 60);
         assert!((4_500..=5_500).contains(&summary.people), "{summary:?}");
-        assert_eq!(summary.organizations, 10);
+        assert_eq!(summary.organizations, 22);
         assert_eq!(summary.services, 300);
         assert!(
             (8_000..=12_000).contains(&summary.participations),
@@ -1688,9 +1728,11 @@ mod tests {
         let org_kind: HashMap<Uuid, OrganizationKind> =
             orgs.iter().map(|o| (o.id, o.kind)).collect();
         let count_kind = |kind| orgs.iter().filter(|o| o.kind == kind).count();
-        assert!((1..=2).contains(&count_kind(OrganizationKind::Government)));
+        // The street's 10, and the 12 offices of the responsibility list: the 城管 squad, the
+        // police station, 2 property companies (partners) and 8 residents' committees.
+        assert!((11..=12).contains(&count_kind(OrganizationKind::Government)));
         assert!((4..=5).contains(&count_kind(OrganizationKind::VolunteerOrganization)));
-        assert_eq!(count_kind(OrganizationKind::PartnerAgency), 2);
+        assert_eq!(count_kind(OrganizationKind::PartnerAgency), 4);
         assert_eq!(count_kind(OrganizationKind::CommunityGroup), 2);
         for o in &orgs {
             assert!(o.contact_name.is_some());
@@ -1865,6 +1907,23 @@ mod tests {
                 p.id, p.service_id, p.person_id, p.status, p.minutes, p.registered_at
             ));
         }
+        for i in incident::Entity::find()
+            .order_by_asc(incident::Column::Id)
+            .all(db)
+            .await
+            .unwrap()
+        {
+            rows.push(format!(
+                "{} {} {} {:?} {} {} {:?}",
+                i.id,
+                i.title,
+                i.grid_id,
+                i.status,
+                i.created_at,
+                i.version,
+                i.assignee_organization_id
+            ));
+        }
         rows
     }
 
@@ -1891,7 +1950,11 @@ mod tests {
         let db = fresh_db().await;
         let summary = seed_demo(&db, 2, false).await.unwrap();
         assert_eq!(summary.grids, 1 + 2 * (1 + 8 + 60));
-        assert_eq!(summary.organizations, 20);
+        assert_eq!(summary.organizations, 44);
+        assert_eq!(
+            summary.incidents,
+            2 * incidents::INCIDENTS_PER_STREET as u64
+        );
         assert_eq!(summary.services, 600);
         let streets: Vec<String> = grid::Entity::find()
             .filter(grid::Column::Level.eq(GridLevel::Street))
