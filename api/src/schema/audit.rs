@@ -1,7 +1,7 @@
 //! The audit trail: one entry per mutation, written in the mutation's transaction.
 
 use super::RequestCtx;
-use super::relay::{Connection, NodeObject, decode_global_id, global_id};
+use super::relay::{Connection, NodeObject, decode_global_id, gid, global_id};
 use super::scalars::{DateTime, Order, order_field, order_spec};
 use crate::error::ApiResult;
 use crate::store::page::PageRequest;
@@ -80,7 +80,7 @@ fn json(text: &Option<String>) -> Option<Json<serde_json::Value>> {
 impl AuditEntry {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("AuditEntry", self.0.id)
+        gid::<audit_log::Entity>(self.0.id)
     }
     /// Who made the change.
     async fn actor(&self) -> &str {
@@ -207,7 +207,7 @@ pub struct PiiAccessFilter {
 impl PiiAccess {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("PiiAccess", self.0.id)
+        gid::<entity::pii_access_log::Entity>(self.0.id)
     }
     /// Who read the data.
     async fn actor(&self) -> &str {
@@ -215,7 +215,7 @@ impl PiiAccess {
     }
     /// Whose data was read.
     async fn person_id(&self) -> ID {
-        global_id("Person", self.0.person_id)
+        gid::<entity::person::Entity>(self.0.person_id)
     }
     /// Which fields were shown unmasked.
     async fn fields(&self) -> Vec<&str> {

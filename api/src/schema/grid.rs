@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::organization::GridAssignment;
 use super::person::{Person, PersonFilter, PersonOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, gid, id_of};
 use super::scalars::{DateTime, GridLevel, Order, order_field, order_spec, search_text};
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::{ApiError, ApiResult};
@@ -113,7 +113,7 @@ pub(crate) async fn grids_in_order(rq: &RequestCtx, ids: &[Uuid]) -> ApiResult<V
 impl Grid {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Grid", self.0.id)
+        gid::<grid::Entity>(self.0.id)
     }
     /// Administrative code, e.g. `370685001003` (community) or `370685001003-07` (grid).
     async fn code(&self) -> &str {

@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::grid::Grid;
 use super::person::Person;
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, gid, id_of};
 use super::scalars::{
     Date, DateTime, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field,
     order_spec, search_text,
@@ -99,7 +99,7 @@ impl Organization {
 impl Organization {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Organization", self.0.id)
+        gid::<organization::Entity>(self.0.id)
     }
     /// The organisation's name.
     async fn name(&self) -> &str {
@@ -253,7 +253,7 @@ order_field!(MembershipOrderField, membership::Entity, default = (CreatedAt, Asc
 impl Membership {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Membership", self.0.id)
+        gid::<membership::Entity>(self.0.id)
     }
     /// The member; null when the caller may not see that person.
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
@@ -311,7 +311,7 @@ impl NodeObject for GridAssignment {
 impl GridAssignment {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("GridAssignment", self.0.id)
+        gid::<grid_assignment::Entity>(self.0.id)
     }
     /// The grid the person works in.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {

@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::organization::Organization;
 use super::person::Person;
-use super::relay::{ChildQuery, Connection, NodeObject, global_id, id_of};
+use super::relay::{ChildQuery, Connection, NodeObject, gid, id_of};
 use super::scalars::{
     DateTime, Order, ParticipationRole, ParticipationStatus, order_field, order_spec,
 };
@@ -124,7 +124,7 @@ impl ParticipationFilter {
 impl Participation {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Participation", self.0.id)
+        gid::<participation::Entity>(self.0.id)
     }
     /// The service; null when the caller may not see it.
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {

@@ -4,7 +4,7 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Membership;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, gid, id_of};
 use super::scalars::{
     Date, DateTime, Gender, Order, PersonTag, order_field, order_spec, search_text,
 };
@@ -110,7 +110,7 @@ impl PersonFilter {
 impl Person {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Person", self.0.id)
+        gid::<person::Entity>(self.0.id)
     }
     /// The person's name; null for roles that do not identify people.
     async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {

@@ -20,9 +20,15 @@ use uuid::Uuid;
 /// parent's id, the order and the page.
 pub type ChildQuery<E> = (Select<E>, ColumnRef, OrderSpec<E>, PageRequest);
 
-/// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life.
+/// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life. Code
+/// that knows the table writes [`gid`]; this form is for a kind known only at run time.
 pub fn global_id(kind: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// The global id of the `E` row `id`.
+pub fn gid<E: Table>(id: Uuid) -> ID {
+    global_id(E::NAME, id)
 }
 
 /// Decodes a global id into its type name and key; `field` names the argument for errors.

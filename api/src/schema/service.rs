@@ -4,7 +4,7 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Organization;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, gid, id_of};
 use super::scalars::{
     DateTime, Order, ServiceCategory, ServiceStatus, order_field, order_spec, search_text,
 };
@@ -130,7 +130,7 @@ impl ServiceFilter {
 impl Service {
     /// Global id.
     pub async fn id(&self) -> ID {
-        global_id("Service", self.0.id)
+        gid::<service::Entity>(self.0.id)
     }
     /// Short title, one line.
     async fn title(&self) -> &str {
