@@ -1,4 +1,10 @@
 //! Relay building blocks shared by every type: opaque global ids and connections.
+//!
+//! A connection field is written `#[connection] async fn things(&self, ctx, filter, order_by)`
+//! in an `impl` under `#[gridgov_macros::node]` (object types) or `#[gridgov_macros::connections]`
+//! (root queries): the macro adds `first`, `after`, `last` and `before` with their
+//! descriptions and [`page_cost`] as the field's complexity. `#[node(tracked)]` also writes
+//! `id` (through [`gid`]), `createdAt`, `updatedAt` and `version`.
 
 use super::RequestCtx;
 use crate::error::{ApiError, ApiResult};
