@@ -1,12 +1,13 @@
 //! The audit trail: one entry per mutation, written in the mutation's transaction.
 
 use super::RequestCtx;
-use super::relay::{Connection, NodeObject, decode_global_id, global_id};
+use super::relay::{Connection, NodeObject, decode_global_id, gid, global_id};
 use super::scalars::{DateTime, Order, order_field, order_spec};
 use crate::error::ApiResult;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use entity::audit_log;
+use gridgov_macros::{connections, node};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 #[derive(Clone)]
@@ -76,12 +77,9 @@ fn json(text: &Option<String>) -> Option<Json<serde_json::Value>> {
 
 /// One mutation's record in the audit trail: who changed what, with the values before and after
 /// (personal data masked). Readable by ADMIN; `FORBIDDEN` to AGENCY; other roles see no entries.
+#[node(id)]
 #[Object]
 impl AuditEntry {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("AuditEntry", self.0.id)
-    }
     /// Who made the change.
     async fn actor(&self) -> &str {
         &self.0.actor
@@ -129,12 +127,12 @@ impl AuditEntry {
 #[derive(Default)]
 pub struct AuditQuery;
 
+#[connections]
 #[Object]
 impl AuditQuery {
     /// The audit trail, oldest first by default. ADMIN only: `FORBIDDEN` to AGENCY, empty for
     /// other roles.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -142,22 +140,6 @@ impl AuditQuery {
         filter: Option<AuditLogFilter>,
         #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<AuditEntryOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<AuditEntry>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter
@@ -203,19 +185,16 @@ pub struct PiiAccessFilter {
 
 /// One request that showed a person's personal data unmasked (PIPL access record). Readable by
 /// ADMIN only.
+#[node(id)]
 #[Object]
 impl PiiAccess {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("PiiAccess", self.0.id)
-    }
     /// Who read the data.
     async fn actor(&self) -> &str {
         &self.0.actor
     }
     /// Whose data was read.
     async fn person_id(&self) -> ID {
-        global_id("Person", self.0.person_id)
+        gid::<entity::person::Entity>(self.0.person_id)
     }
     /// Which fields were shown unmasked.
     async fn fields(&self) -> Vec<&str> {
@@ -238,11 +217,11 @@ impl PiiAccess {
 #[derive(Default)]
 pub struct PiiAccessQuery;
 
+#[connections]
 #[Object]
 impl PiiAccessQuery {
     /// Every unmasked read of personal data (ADMIN only; empty for others).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn pii_access_log(
         &self,
         ctx: &Context<'_>,
@@ -250,22 +229,6 @@ impl PiiAccessQuery {
         filter: Option<PiiAccessFilter>,
         #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<PiiAccessOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<PiiAccess>> {
         use entity::pii_access_log as log;
         let page = PageRequest::new(first, after, last, before)?;

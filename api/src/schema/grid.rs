@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::organization::GridAssignment;
 use super::person::{Person, PersonFilter, PersonOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, id_of};
 use super::scalars::{DateTime, GridLevel, Order, order_field, order_spec, search_text};
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::{ApiError, ApiResult};
@@ -12,6 +12,7 @@ use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use entity::{grid, grid_assignment, person, service};
+use gridgov_macros::{connections, node};
 use sea_orm::sea_query::{Alias, ColumnRef, Expr, ExprTrait, IntoColumnRef, JoinType};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryTrait, Select};
 use uuid::Uuid;
@@ -109,12 +110,9 @@ pub(crate) async fn grids_in_order(rq: &RequestCtx, ids: &[Uuid]) -> ApiResult<V
 
 /// A unit of the administrative hierarchy (district, street, community or grid), with its
 /// residents, services and grid workers. Every role may read grids, PUBLIC included.
+#[node(tracked = "the grid")]
 #[Object]
 impl Grid {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Grid", self.0.id)
-    }
     /// Administrative code, e.g. `370685001003` (community) or `370685001003-07` (grid).
     async fn code(&self) -> &str {
         &self.0.code
@@ -143,8 +141,7 @@ impl Grid {
         grids_in_order(RequestCtx::of(ctx)?, &ancestor_ids(&self.0)).await
     }
     /// Direct children.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -152,22 +149,6 @@ impl Grid {
         filter: Option<GridFilter>,
         #[graphql(desc = "Sort order (default `CODE` ascending); ties are broken by id.")]
         order_by: Option<Order<GridOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
@@ -178,8 +159,7 @@ impl Grid {
         .await
     }
     /// Residents whose home is this grid (or, with `includeDescendants`, any grid below it).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn residents(
         &self,
         ctx: &Context<'_>,
@@ -192,22 +172,6 @@ impl Grid {
             desc = "Also those of every grid below this one, at any depth."
         )]
         include_descendants: bool,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
         let caller = RequestCtx::of(ctx)?.actor.caller.clone();
         Connection::child(ctx, self.0.id, || {
@@ -226,8 +190,7 @@ impl Grid {
         .await
     }
     /// Services delivered in this grid (or, with `includeDescendants`, anywhere below it).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -240,22 +203,6 @@ impl Grid {
             desc = "Also those of every grid below this one, at any depth."
         )]
         include_descendants: bool,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
@@ -351,18 +298,6 @@ impl Grid {
             .and_then(|b| serde_json::from_str(b).ok())
             .map(Json)
     }
-    /// When the grid was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When the grid last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// Partitions rows of `E` by the grid they belong to: directly (`grid_col`), or, with
@@ -398,6 +333,7 @@ pub fn by_grid<E: EntityTrait>(
 
 pub struct GridQuery;
 
+#[connections]
 #[Object]
 impl GridQuery {
     /// A grid by global id or by administrative code (exactly one of them).
@@ -434,8 +370,7 @@ impl GridQuery {
         }
     }
     /// All grids, filtered and paged; every role sees every grid.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn grids(
         &self,
         ctx: &Context<'_>,
@@ -443,22 +378,6 @@ impl GridQuery {
         filter: Option<GridFilter>,
         #[graphql(desc = "Sort order (default `CODE` ascending); ties are broken by id.")]
         order_by: Option<Order<GridOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Grid>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(grid::Entity::find())?;

@@ -3,10 +3,10 @@
 use super::RequestCtx;
 use super::grid::Grid;
 use super::person::Person;
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, id_of};
 use super::scalars::{
-    Date, DateTime, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field,
-    order_spec, search_text,
+    Date, GridWorkerRole, MembershipRole, Order, OrganizationKind, order_field, order_spec,
+    search_text,
 };
 use super::service::{Service, ServiceFilter, ServiceOrderField};
 use crate::error::ApiResult;
@@ -16,6 +16,7 @@ use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::{grid, grid_assignment, membership, organization, person, service};
+use gridgov_macros::{connections, node};
 use sea_orm::sea_query::IntoColumnRef;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
@@ -95,12 +96,9 @@ impl Organization {
 /// A government office, volunteer organisation, partner agency or community group that
 /// organises services and registers participants. Every role but PUBLIC may read
 /// organisations; their contact fields are personal data.
+#[node(tracked)]
 #[Object]
 impl Organization {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Organization", self.0.id)
-    }
     /// The organisation's name.
     async fn name(&self) -> &str {
         &self.0.name
@@ -140,29 +138,12 @@ impl Organization {
         )
     }
     /// Memberships of this organisation (each with its person).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn members(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<MembershipOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Membership>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
@@ -174,8 +155,7 @@ impl Organization {
         .await
     }
     /// Services this organisation organises.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -183,22 +163,6 @@ impl Organization {
         filter: Option<ServiceFilter>,
         #[graphql(desc = "Sort order (default `STARTS_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ServiceOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
@@ -207,18 +171,6 @@ impl Organization {
             Ok((select, partition, order_spec(order_by), page))
         })
         .await
-    }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
     }
 }
 
@@ -249,12 +201,9 @@ order_field!(MembershipOrderField, membership::Entity, default = (CreatedAt, Asc
 /// A person's membership of an organisation, with their role in it. Readable by ADMIN, by
 /// GRID_MANAGER for people of its subtrees and by VOLUNTEER_ORG for its own organisation;
 /// `FORBIDDEN` to AGENCY.
+#[node(tracked)]
 #[Object]
 impl Membership {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Membership", self.0.id)
-    }
     /// The member; null when the caller may not see that person.
     async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         Ok(RequestCtx::of(ctx)?
@@ -280,18 +229,6 @@ impl Membership {
     async fn joined_on(&self) -> Date {
         Date(self.0.joined_on)
     }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// A person responsible for a grid.
@@ -307,12 +244,9 @@ impl NodeObject for GridAssignment {
 
 /// A person's assignment as a worker of a grid. Readable by ADMIN, by GRID_MANAGER in its
 /// subtrees and by AGENCY (whose `person` is `FORBIDDEN`).
+#[node(tracked)]
 #[Object]
 impl GridAssignment {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("GridAssignment", self.0.id)
-    }
     /// The grid the person works in.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
         Ok(RequestCtx::of(ctx)?
@@ -337,22 +271,11 @@ impl GridAssignment {
     async fn since(&self) -> Date {
         Date(self.0.since)
     }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 pub struct OrganizationQuery;
 
+#[connections]
 #[Object]
 impl OrganizationQuery {
     /// An organisation by global id; null when it does not exist or the caller may not see it.
@@ -369,8 +292,7 @@ impl OrganizationQuery {
             .map(Organization))
     }
     /// Organisations, filtered and paged (every role but PUBLIC sees them all).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
@@ -378,22 +300,6 @@ impl OrganizationQuery {
         filter: Option<OrganizationFilter>,
         #[graphql(desc = "Sort order (default `NAME` ascending); ties are broken by id.")]
         order_by: Option<Order<OrganizationOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Organization>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter

@@ -3,7 +3,7 @@
 use super::RequestCtx;
 use super::organization::Organization;
 use super::person::Person;
-use super::relay::{ChildQuery, Connection, NodeObject, global_id, id_of};
+use super::relay::{ChildQuery, Connection, NodeObject, id_of};
 use super::scalars::{
     DateTime, Order, ParticipationRole, ParticipationStatus, order_field, order_spec,
 };
@@ -14,6 +14,7 @@ use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::{grid, organization, participation, person, service};
+use gridgov_macros::{connections, node};
 use sea_orm::sea_query::{IntoColumnRef, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
@@ -120,12 +121,9 @@ impl ParticipationFilter {
 /// One person taking part in one service, from registration to check-out. Readable by ADMIN, by
 /// GRID_MANAGER for services in its subtrees and by VOLUNTEER_ORG for those it registered;
 /// `FORBIDDEN` to AGENCY; PUBLIC sees none.
+#[node(tracked)]
 #[Object]
 impl Participation {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Participation", self.0.id)
-    }
     /// The service; null when the caller may not see it.
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<Service>> {
         Ok(RequestCtx::of(ctx)?
@@ -188,22 +186,11 @@ impl Participation {
     async fn external_ref(&self) -> Option<&str> {
         self.0.external_ref.as_deref()
     }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 pub struct ParticipationQuery;
 
+#[connections]
 #[Object]
 impl ParticipationQuery {
     /// A participation by global id; null when it does not exist or the caller may not see it.
@@ -220,8 +207,7 @@ impl ParticipationQuery {
             .map(Participation))
     }
     /// Participations the caller may see, filtered and paged; `FORBIDDEN` to AGENCY.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -229,22 +215,6 @@ impl ParticipationQuery {
         filter: Option<ParticipationFilter>,
         #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter

@@ -4,10 +4,8 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Membership;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
-use super::scalars::{
-    Date, DateTime, Gender, Order, PersonTag, order_field, order_spec, search_text,
-};
+use super::relay::{Connection, NodeObject, id_of};
+use super::scalars::{Date, Gender, Order, PersonTag, order_field, order_spec, search_text};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::loaders::{ById, ListBy};
@@ -18,6 +16,7 @@ use crate::store::page::PageRequest;
 use crate::validate;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::{grid, membership, organization, participation, person, person_tag};
+use gridgov_macros::{connections, node};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
@@ -106,12 +105,9 @@ impl PersonFilter {
 /// people whose home grid is in its subtrees and by VOLUNTEER_ORG for members of its
 /// organisation; `FORBIDDEN` to AGENCY; PUBLIC sees none. Which fields are shown, masked or
 /// null per role is in `docs/security.md`.
+#[node(tracked)]
 #[Object]
 impl Person {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Person", self.0.id)
-    }
     /// The person's name; null for roles that do not identify people.
     async fn name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         reveal(ctx, self.0.id, Field::PersonName, Some(&self.0.name), None)
@@ -216,8 +212,7 @@ impl Person {
         Ok(rows.iter().cloned().map(Membership).collect())
     }
     /// Services this person registered for, in any role (those the caller may see).
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -225,40 +220,12 @@ impl Person {
         filter: Option<ParticipationFilter>,
         #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
             super::participation::nested(participation::Column::PersonId, filter, order_by, page)
         })
         .await
-    }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
     }
 }
 
@@ -322,6 +289,7 @@ pub fn check_order(caller: &Caller, order: Option<&Order<PersonOrderField>>) -> 
 
 pub struct PersonQuery;
 
+#[connections]
 #[Object]
 impl PersonQuery {
     /// A person by global id; null when it does not exist, was erased or the caller may not
@@ -339,8 +307,7 @@ impl PersonQuery {
             .map(Person))
     }
     /// People the caller may see, filtered and paged; `FORBIDDEN` to AGENCY.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn people(
         &self,
         ctx: &Context<'_>,
@@ -348,22 +315,6 @@ impl PersonQuery {
         filter: Option<PersonFilter>,
         #[graphql(desc = "Sort order (default `CREATED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<PersonOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Person>> {
         let rq = RequestCtx::of(ctx)?;
         person::Entity::readable(&rq.actor.caller)?;

@@ -1,4 +1,10 @@
 //! Relay building blocks shared by every type: opaque global ids and connections.
+//!
+//! A connection field is written `#[connection] async fn things(&self, ctx, filter, order_by)`
+//! in an `impl` under `#[gridgov_macros::node]` (object types) or `#[gridgov_macros::connections]`
+//! (root queries): the macro adds `first`, `after`, `last` and `before` with their
+//! descriptions and [`page_cost`] as the field's complexity. `#[node(tracked)]` also writes
+//! `id` (through [`gid`]), `createdAt`, `updatedAt` and `version`.
 
 use super::RequestCtx;
 use crate::error::{ApiError, ApiResult};
@@ -20,7 +26,8 @@ use uuid::Uuid;
 /// parent's id, the order and the page.
 pub type ChildQuery<E> = (Select<E>, ColumnRef, OrderSpec<E>, PageRequest);
 
-/// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life.
+/// Encodes the global id of a `kind` row: opaque to clients, stable for the row's life. Code
+/// that knows the table writes [`gid`]; this form is for a kind known only at run time.
 pub fn global_id(kind: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
 }

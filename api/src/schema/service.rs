@@ -4,7 +4,7 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Organization;
 use super::participation::{Participation, ParticipationFilter, ParticipationOrderField};
-use super::relay::{Connection, NodeObject, global_id, id_of};
+use super::relay::{Connection, NodeObject, id_of};
 use super::scalars::{
     DateTime, Order, ServiceCategory, ServiceStatus, order_field, order_spec, search_text,
 };
@@ -14,6 +14,7 @@ use crate::store::filters;
 use crate::store::page::PageRequest;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::{grid, organization, participation, service};
+use gridgov_macros::{connections, node};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 
 #[derive(Clone)]
@@ -126,12 +127,9 @@ impl ServiceFilter {
 /// organised by an organisation, with participants. Readable by ADMIN, AGENCY, GRID_MANAGER in
 /// its subtrees; VOLUNTEER_ORG and PUBLIC see published services (PUBLISHED, IN_PROGRESS,
 /// COMPLETED), and VOLUNTEER_ORG also those it organises.
+#[node(tracked)]
 #[Object]
 impl Service {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        global_id("Service", self.0.id)
-    }
     /// Short title, one line.
     async fn title(&self) -> &str {
         &self.0.title
@@ -198,8 +196,7 @@ impl Service {
     }
     /// Who registered for this service (the participations the caller may see); `FORBIDDEN`
     /// to AGENCY, empty for PUBLIC.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -207,22 +204,6 @@ impl Service {
         filter: Option<ParticipationFilter>,
         #[graphql(desc = "Sort order (default `REGISTERED_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ParticipationOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Participation>> {
         Connection::child(ctx, self.0.id, || {
             let page = PageRequest::new(first, after, last, before)?;
@@ -230,22 +211,11 @@ impl Service {
         })
         .await
     }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 pub struct ServiceQuery;
 
+#[connections]
 #[Object]
 impl ServiceQuery {
     /// A service by global id; null when it does not exist or the caller may not see it.
@@ -262,8 +232,7 @@ impl ServiceQuery {
             .map(Service))
     }
     /// Services the caller may see, filtered and paged.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -271,22 +240,6 @@ impl ServiceQuery {
         filter: Option<ServiceFilter>,
         #[graphql(desc = "Sort order (default `STARTS_AT` ascending); ties are broken by id.")]
         order_by: Option<Order<ServiceOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Service>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(service::Entity::find())?;

@@ -4,7 +4,7 @@ use super::{create_once, deleted_payload, write};
 use crate::error::{ApiError, ApiResult};
 use crate::schema::grid::Grid;
 use crate::schema::input::{patch, required, text};
-use crate::schema::relay::{global_id, id_of};
+use crate::schema::relay::{gid, id_of};
 use crate::schema::scalars::GridLevel;
 use crate::store::grid::{self as store, GridChanges, NewGrid};
 use crate::store::write::{idempotency_key, input_hash};
@@ -217,7 +217,7 @@ impl GridMutation {
         })
         .await?;
         Ok(DeleteGridPayload {
-            deleted_id: global_id("Grid", key),
+            deleted_id: gid::<grid::Entity>(key),
         })
     }
 }

@@ -4,7 +4,7 @@ use super::{create_once, deleted_payload, write};
 use crate::error::{ApiError, ApiResult};
 use crate::schema::input::{Patch, apply, opt_text, patch, required, text};
 use crate::schema::organization::{GridAssignment, Membership, Organization};
-use crate::schema::relay::{global_id, id_of};
+use crate::schema::relay::{gid, id_of};
 use crate::schema::scalars::{Date, GridWorkerRole, MembershipRole, OrganizationKind};
 use crate::store::organization::{self as store, OrganizationFields};
 use crate::store::write::{idempotency_key, input_hash};
@@ -254,7 +254,7 @@ impl OrganizationMutation {
         })
         .await?;
         Ok(RemoveMembershipPayload {
-            deleted_id: global_id("Membership", key),
+            deleted_id: gid::<membership::Entity>(key),
         })
     }
 
@@ -296,7 +296,7 @@ impl OrganizationMutation {
         })
         .await?;
         Ok(UnassignGridWorkerPayload {
-            deleted_id: global_id("GridAssignment", removed),
+            deleted_id: gid::<entity::grid_assignment::Entity>(removed),
         })
     }
 }

@@ -4,7 +4,7 @@ use super::{create_once, deleted_payload, write};
 use crate::error::ApiResult;
 use crate::schema::input::{Patch, apply, opt_text, patch, required, text};
 use crate::schema::person::Person;
-use crate::schema::relay::{global_id, id_of};
+use crate::schema::relay::{gid, id_of};
 use crate::schema::scalars::{Date, Gender, PersonTag};
 use crate::store::person::{self as store, PersonFields};
 use crate::store::write::{idempotency_key, input_hash};
@@ -225,7 +225,7 @@ impl PersonMutation {
         })
         .await?;
         Ok(DeletePersonPayload {
-            deleted_id: global_id("Person", key),
+            deleted_id: gid::<person::Entity>(key),
         })
     }
 
@@ -253,7 +253,7 @@ impl PersonMutation {
         )
         .await?;
         Ok(ErasePersonPayload {
-            erased_id: global_id("Person", key),
+            erased_id: gid::<person::Entity>(key),
         })
     }
 
