@@ -87,7 +87,7 @@ created = r.json()[0]
 rid = created.get("service_request_id")
 check(bool(rid) and bool(created.get("service_notice")), "service_request_id and service_notice", created)
 source = graphql("query($id: ID!) { incident(id: $id) { source status contactPhone } }", {"id": rid})["incident"]
-check(source["source"] == "OPEN_311", "an incident with source OPEN311 in GraphQL", source)
+check(source["source"] == "OPEN311", "an incident with source OPEN311 in GraphQL", source)
 
 private = post(api_key=KEY, service_code="DISPUTE_NEIGHBOUR", address_string=f"文化路{marker}号", description=secret, grid_code=grid_code).json()[0]["service_request_id"]
 

@@ -5,7 +5,7 @@ use super::RequestCtx;
 use super::grid::Grid;
 use super::organization::Organization;
 use super::person::{Person, reveal_for};
-use super::relay::{Connection, NodeObject, gid, id_of};
+use super::relay::{Connection, NodeObject, id_of};
 use super::scalars::{DateTime, Order, order_field, order_spec, remote_enum, search_text};
 use super::service::filter_list;
 use crate::auth::Role;
@@ -19,6 +19,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::{
     grid, incident, incident_category, incident_event, organization, person, responsibility,
 };
+use gridgov_macros::{connections, node};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
@@ -73,6 +74,7 @@ remote_enum!(
         /// The 12345 hotline (a hotline work order).
         Hotline,
         /// An Open311 GeoReport v2 client (`/open311/v2/requests.json`).
+        #[graphql(name = "OPEN311")]
         Open311,
         /// A partner organisation's system.
         Partner,
@@ -293,12 +295,9 @@ async fn load_grid(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Grid>> {
 /// GRID_MANAGER in its subtrees, VOLUNTEER_ORG when assigned to or reported by its organisation,
 /// and by whoever reported it (a resident's JWT with `person`, or a PUBLIC API key); AGENCY
 /// reads incident statistics only.
+#[node(tracked)]
 #[Object]
 impl Incident {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        gid::<incident::Entity>(self.0.id)
-    }
     /// Short title, one line.
     async fn title(&self) -> &str {
         &self.0.title
@@ -448,18 +447,6 @@ impl Incident {
         rows.sort_by_key(|e| e.position);
         Ok(rows.into_iter().map(IncidentEvent).collect())
     }
-    /// When it was created (equal to `reportedAt`).
-    async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
-    }
-    /// When it last changed (equal to `createdAt` until then).
-    async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
-    }
-    /// Incremented on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// One entry of an incident's history.
@@ -562,12 +549,9 @@ impl IncidentCategory {
 /// One line of the responsibility list (权责清单): who handles incidents of a category in a
 /// grid's subtree. For an incident, the line of the deepest grid above it (or its own) wins.
 /// Readable by ADMIN and GRID_MANAGER in its subtrees.
+#[node(tracked)]
 #[Object]
 impl Responsibility {
-    /// Global id.
-    async fn id(&self) -> ID {
-        gid::<responsibility::Entity>(self.0.id)
-    }
     /// The grid whose subtree the line covers.
     async fn grid(&self, ctx: &Context<'_>) -> ApiResult<Option<Grid>> {
         load_grid(ctx, self.0.grid_id).await
@@ -592,10 +576,6 @@ impl Responsibility {
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
-    /// Incremented on every change.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
 }
 
 /// Default order of the responsibility list: oldest line first.
@@ -610,6 +590,7 @@ fn responsibility_order() -> OrderSpec<responsibility::Entity> {
 #[derive(Default)]
 pub struct IncidentQuery;
 
+#[connections]
 #[Object]
 impl IncidentQuery {
     /// An incident by global id; null when it does not exist or the caller may not see it.
@@ -626,8 +607,7 @@ impl IncidentQuery {
             .map(Incident))
     }
     /// Incidents the caller may see, filtered and paged.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn incidents(
         &self,
         ctx: &Context<'_>,
@@ -635,22 +615,6 @@ impl IncidentQuery {
         filter: Option<IncidentFilter>,
         #[graphql(desc = "Sort order (default `REPORTED_AT` descending); ties are broken by id.")]
         order_by: Option<Order<IncidentOrderField>>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Incident>> {
         let page = PageRequest::new(first, after, last, before)?;
         let select = filter.unwrap_or_default().apply(incident::Entity::find())?;
@@ -670,29 +634,12 @@ impl IncidentQuery {
     }
     /// The responsibility list the caller may see (ADMIN, GRID_MANAGER in its subtrees),
     /// optionally only the lines of grids in the subtree of `withinGridId`.
-    #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::relay::page_cost(first, last, child_complexity)")]
+    #[connection]
     async fn responsibilities(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only lines of grids in this grid's subtree (global id).")]
         within_grid_id: Option<ID>,
-        #[graphql(
-            desc = "Page size counted from the start, or from `after`: 0 to 100 (20 when neither `first` nor `last` is given). Not with `last`."
-        )]
-        first: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.endCursor`): the page starts after it. Cursors are opaque and valid only with the same `orderBy`."
-        )]
-        after: Option<String>,
-        #[graphql(
-            desc = "Page size counted back from the end, or from `before`: 0 to 100. Not with `first`."
-        )]
-        last: Option<i32>,
-        #[graphql(
-            desc = "Cursor of an edge (or `pageInfo.startCursor`): the page ends before it."
-        )]
-        before: Option<String>,
     ) -> ApiResult<Connection<Responsibility>> {
         let page = PageRequest::new(first, after, last, before)?;
         let mut select = responsibility::Entity::find();

@@ -201,7 +201,7 @@ db_test!(posted_requests_are_open311_incidents, |app| async move {
         .await;
     let inc = &data["incident"];
     // The GraphQL enum value of `IncidentSource::Open311` as the schema names it today.
-    assert_eq!(inc["source"], "OPEN_311");
+    assert_eq!(inc["source"], "OPEN311");
     assert_eq!(
         stored_source(&app, &id).await,
         entity::IncidentSource::Open311
@@ -257,7 +257,7 @@ db_test!(posted_requests_are_open311_incidents, |app| async move {
             json!({ "id": second }),
         )
         .await;
-    assert_eq!(data["incident"]["source"], "OPEN_311");
+    assert_eq!(data["incident"]["source"], "OPEN311");
     assert_eq!(data["incident"]["grid"]["id"], f.grid("G21"));
     assert_eq!(data["incident"]["title"], "垃圾堆放", "the service's name");
 

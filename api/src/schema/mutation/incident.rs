@@ -264,7 +264,9 @@ impl IncidentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new incident.")] input: ReportIncidentInput,
     ) -> ApiResult<ReportIncidentPayload> {
-        let model = report(ctx, input, None).await?;
+        // A transport that knows the channel says so (Open311); clients cannot set it.
+        let via = ctx.data_opt::<crate::open311::ReportedVia>().map(|v| v.0);
+        let model = report(ctx, input, via).await?;
         Ok(ReportIncidentPayload {
             incident: Incident(model),
         })
