@@ -7,8 +7,18 @@
 //! appear, and differences between figures are noisy. Counts of grids and services are not
 //! personal and stay exact; ADMIN and GRID_MANAGER get exact figures.
 //!
+//! Incident figures (`GridStats.incidents`, [`incident`]) are computed only when selected, once
+//! per request for the root and all its children.
+//!
 //! Statistics are charged by the work they do (`docs/security.md`): see [`STATS_COST`],
 //! [`by_child_grid_cost`] and [`series_cost`].
+
+mod incident;
+
+pub use incident::{
+    IncidentCategoryCount, IncidentSeverityCount, IncidentSourceCount, IncidentStats,
+    IncidentStatusCount,
+};
 
 use super::RequestCtx;
 use super::grid::Grid;
@@ -19,7 +29,9 @@ use super::scalars::{Order, PersonTag, ServiceCategory, ServiceStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::ById;
 use crate::store::page::PageRequest;
-use crate::store::stats::{AGE_BANDS, Cell, Figures, Perturbation, subtree_stats};
+use crate::store::stats::{
+    AGE_BANDS, Cell, Figures, Perturbation, incident_stats, subtree_stats, top_level_categories,
+};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{grid, grid_assignment, organization};
@@ -32,7 +44,8 @@ use uuid::Uuid;
 /// statistics are charged in.
 pub const LIST_100_NODES: usize = 201;
 /// Each `stats` (root or `Grid.stats`), besides what it selects: it runs about eight grouped
-/// statements over the whole subtree, priced as about five pages of 100 nodes.
+/// statements over the whole subtree (three more when `incidents` is selected), priced as about
+/// five pages of 100 nodes.
 pub const STATS_COST: usize = 1_000;
 /// Children `byChildGrid` is charged for: the number of children is not known when a query is
 /// validated.
@@ -192,15 +205,26 @@ pub struct GridStats {
     grid: Uuid,
     figures: Figures,
     children: Vec<(Uuid, Figures)>,
+    /// Whether this is a child of `byChildGrid` (its incident figures are a part, not the whole).
+    is_child: bool,
     disclosure: Disclosure,
     window: Arc<Window>,
 }
 
-/// The time window of a statistics request.
+/// The time window of a statistics request, shared by the root and its children, with the
+/// incident figures of the whole subtree once one of them has asked for them.
 struct Window {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     time_zone: chrono_tz::Tz,
+    /// The root's path.
+    path: String,
+    /// The instant `overdue` is judged at, the same for every figure of the request.
+    now: DateTime<Utc>,
+    incidents: tokio::sync::OnceCell<(
+        crate::store::stats::IncidentStats,
+        Arc<[entity::incident_category::Model]>,
+    )>,
 }
 
 /// Length of the buckets of a statistics `series`, in the request's time zone.
@@ -217,6 +241,10 @@ pub enum StatsInterval {
 /// One bucket of a time series.
 #[derive(SimpleObject)]
 pub struct StatsBucket {
+    /// Incidents reported in the bucket: their counts by status (now), category, severity and
+    /// source, rates, medians, those overdue now, escalations and satisfaction, as in
+    /// `GridStats.incidents`.
+    pub incidents: IncidentStats,
     /// Start of the bucket: local midnight in the requested time zone.
     pub start: Scalar,
     /// Services starting in the bucket (exact for every caller).
@@ -239,9 +267,10 @@ fn exact(n: i64) -> StatCount {
     StatCount::of(n, false)
 }
 
-/// Figures over a grid's subtree: residents, grid coverage, services and participations.
-/// ADMIN and GRID_MANAGER get exact figures; AGENCY gets counts of people and participations
-/// perturbed (`StatCount.perturbed`); other roles are `FORBIDDEN`. See `docs/statistics.md`.
+/// Figures over a grid's subtree: residents, grid coverage, services, participations and
+/// incidents. ADMIN and GRID_MANAGER get exact figures; AGENCY gets counts of people,
+/// participations and incidents perturbed (`StatCount.perturbed`); other roles are `FORBIDDEN`.
+/// See `docs/statistics.md`.
 #[Object]
 impl GridStats {
     /// The grid whose subtree these figures cover.
@@ -456,16 +485,42 @@ impl GridStats {
             .filter(|o| o.count.value != Some(0))
             .collect()
     }
-    /// Service and participation figures per day, week (from Monday) or month of `[from, to)`
-    /// in the request's time zone, empty buckets included; needs `from` and `to`. Charged as
-    /// 400 buckets whatever the window.
+    /// Incidents placed in the subtree's grids and reported in the window (all of them when
+    /// the request has no window): counts by status, category, severity and source, closure and
+    /// on-time rates, medians, those overdue now, escalations and satisfaction. Computed once per
+    /// request for the root and every child of `byChildGrid`.
+    async fn incidents(&self, ctx: &Context<'_>) -> ApiResult<IncidentStats> {
+        let w = &self.window;
+        let (all, categories) = w
+            .incidents
+            .get_or_try_init(|| async {
+                let db = &RequestCtx::of(ctx)?.db;
+                let stats = incident_stats(db, &w.path, w.from, w.to, w.now).await?;
+                let categories: Arc<[_]> = top_level_categories(db).await?.into();
+                ApiResult::Ok((stats, categories))
+            })
+            .await?;
+        let figures = if self.is_child {
+            all.parts.get(&Some(self.grid)).cloned().unwrap_or_default()
+        } else {
+            all.total.clone()
+        };
+        Ok(IncidentStats {
+            figures,
+            categories: categories.clone(),
+            disclosure: self.disclosure,
+        })
+    }
+    /// Service, participation and incident figures per day, week (from Monday) or month of
+    /// `[from, to)` in the request's time zone, empty buckets included; needs `from` and `to`.
+    /// Charged as 400 buckets whatever the window.
     #[graphql(complexity = "series_cost(child_complexity)")]
     async fn series(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Length of each bucket.")] interval: StatsInterval,
     ) -> ApiResult<Vec<StatsBucket>> {
-        use crate::store::stats::{Interval, bucket_bounds, series};
+        use crate::store::stats::{Interval, bucket_bounds, incident_series, series};
         let (Some(from), Some(to)) = (self.window.from, self.window.to) else {
             return Err(ApiError::bad_input(
                 "from",
@@ -493,11 +548,19 @@ impl GridStats {
             .ok_or_else(|| ApiError::not_found("Grid"))?
             .path;
         let figures = series(&rq.db, &path, &bounds).await?;
+        let incidents = incident_series(&rq.db, &path, &bounds, self.window.now).await?;
+        let categories: Arc<[_]> = top_level_categories(&rq.db).await?.into();
         let d = self.disclosure;
         Ok(figures
             .iter()
+            .zip(incidents)
             .zip(&bounds)
-            .map(|(b, start)| StatsBucket {
+            .map(|((b, incidents), start)| StatsBucket {
+                incidents: IncidentStats {
+                    figures: incidents,
+                    categories: categories.clone(),
+                    disclosure: d,
+                },
                 start: (*start).into(),
                 service_count: exact(b.services),
                 participation_count: d.personal(b.participations),
@@ -516,6 +579,7 @@ impl GridStats {
                 grid: *id,
                 figures: f.clone(),
                 children: vec![],
+                is_child: true,
                 disclosure: self.disclosure,
                 window: self.window.clone(),
             })
@@ -569,11 +633,15 @@ pub async fn stats_for(
         grid: root,
         figures: total,
         children,
+        is_child: false,
         disclosure: Disclosure { perturbation },
         window: Arc::new(Window {
             from,
             to,
             time_zone,
+            path: grid.path,
+            now: Utc::now(),
+            incidents: tokio::sync::OnceCell::new(),
         }),
     })
 }
@@ -584,7 +652,7 @@ pub struct StatsQuery;
 #[Object]
 impl StatsQuery {
     /// Figures over a grid and its whole subtree; services and participations are those of
-    /// services starting in `[from, to)`.
+    /// services starting in `[from, to)`, incidents those reported in it.
     #[graphql(complexity = "stats_cost(child_complexity)")]
     async fn stats(
         &self,
@@ -592,11 +660,11 @@ impl StatsQuery {
         #[graphql(desc = "Global id of the grid whose subtree (the grid included) is counted.")]
         within_grid_id: ID,
         #[graphql(
-            desc = "Only services starting at or after this instant count, with their participations (no lower bound when omitted). Residents and grids are counted as they are now."
+            desc = "Only services starting at or after this instant count, with their participations, and only incidents reported at or after it (no lower bound when omitted). Residents and grids are counted as they are now."
         )]
         from: Option<Scalar>,
         #[graphql(
-            desc = "Only services starting before this instant count (no upper bound when omitted); must be after `from`."
+            desc = "Only services starting, and incidents reported, before this instant count (no upper bound when omitted); must be after `from`."
         )]
         to: Option<Scalar>,
         #[graphql(

@@ -7,10 +7,15 @@
 //!
 //! Counts of people and participations come with their cell key (the sum of the counted
 //! records' `record_key`, see [`perturb`]), summed by the same statements; distinct people
-//! (workers, volunteers) are summed once each through a `DISTINCT` subquery.
+//! (workers, volunteers) are summed once each through a `DISTINCT` subquery. Incident figures
+//! are in [`incident`], computed only when asked for.
 
+mod incident;
 mod perturb;
 
+pub use incident::{
+    IncidentFigures, IncidentStats, Median, incident_series, incident_stats, top_level_categories,
+};
 pub use perturb::{Cell, KEY_RANGE, MAX_NOISE, Perturbation};
 
 use crate::error::ApiResult;

@@ -12,6 +12,7 @@ mod disclosure;
 mod errors;
 mod fixture;
 mod hardening;
+mod incident_stats;
 mod incidents;
 mod jwks;
 mod migrations;

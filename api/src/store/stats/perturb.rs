@@ -80,6 +80,11 @@ impl Perturbation {
         }
     }
 
+    /// `k`: the smallest count published other than 0.
+    pub fn min_count(self) -> i64 {
+        self.k
+    }
+
     /// The value published for `cell`:
     /// - 0 stays 0;
     /// - a count `n` in `1..k` becomes `k` when the cell key is below `n/k` of the key range
