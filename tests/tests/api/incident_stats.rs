@@ -120,7 +120,7 @@ async fn rate(app: &TestApp, id: &str, satisfaction: i32) {
 /// | 3 | G12 | DISPUTE | GENERAL | HOTLINE | REJECTED | – | – | |
 /// | 4 | G12 | SAFETY | CRITICAL | PARTNER | ACCEPTED | 6 | – | overdue (due) |
 /// | 5 | G21 | SANITATION | SIMPLE | PORTAL | REPORTED | – | – | overdue (accept) |
-/// | 6 | G21 | EPIDEMIC | MAJOR | OPEN_311 | ESCALATED twice | – | – | |
+/// | 6 | G21 | EPIDEMIC | MAJOR | OPEN311 | ESCALATED twice | – | – | |
 /// | 7 | G11 | CITY | GENERAL | GRID_WORKER | ESCALATED after acceptance | – | – | overdue (accept) |
 /// | 8 | G12 | CITY | MAJOR | HOTLINE | CLOSED | 4 | 20 on time | rated 5 |
 ///
@@ -147,7 +147,7 @@ async fn incidents(app: &TestApp) -> fixture::Fixture {
     let i4 = report(app, &f.grid("G12"), "SAFETY_GAS", "PARTNER", "i4").await;
     steps(app, &i4, &gov, &["acceptIncident"]).await;
     report(app, &f.grid("G21"), "SANITATION_WASTE", "PORTAL", "i5").await;
-    let i6 = report(app, &f.grid("G21"), "EPIDEMIC_LEAD", "OPEN_311", "i6").await;
+    let i6 = report(app, &f.grid("G21"), "EPIDEMIC_LEAD", "OPEN311", "i6").await;
     steps(app, &i6, &gov, &["escalateIncident", "escalateIncident"]).await;
     let i7 = report(app, &f.grid("G11"), "CITY_ROAD", "GRID_WORKER", "i7").await;
     steps(app, &i7, &gov, &["acceptIncident", "escalateIncident"]).await;
@@ -301,7 +301,7 @@ db_test!(
                 ("PORTAL", 2),
                 ("GRID_WORKER", 2),
                 ("HOTLINE", 2),
-                ("OPEN_311", 1),
+                ("OPEN311", 1),
                 ("PARTNER", 1),
             ]
             .map(|(k, v)| (k.to_owned(), v))
