@@ -97,6 +97,7 @@ check(mine["description"] == secret and mine["status"] == "open", "the key's cal
 public = anonymous.get_service_request(rid)
 check(public["service_request_id"] == rid and public["status"] == "open", "georeport reads it anonymously", public)
 check(public["description"] is None, "anonymous: no description", public)
+check(public.get("address") is None and f"金晖路{marker}号" not in str(public), "anonymous: no address", public)
 check(phone not in str(public) and "王" not in str(public), "anonymous: no contact", public)
 listed = anonymous.get_service_requests(service_code="CITY_STREETLIGHT,DISPUTE_NEIGHBOUR", status="open")
 ids = [x["service_request_id"] for x in listed]

@@ -225,7 +225,7 @@ pub fn from_graphql(node: &Value) -> Option<ServiceRequest> {
 }
 
 /// A service request from the anonymous listing: only what [`super::public`] selected, and
-/// none of it free text but the address.
+/// none of it free text.
 pub fn from_public(row: &PublicIncident, catalogue: &Catalogue) -> ServiceRequest {
     let category = catalogue.by_id(row.category_id);
     ServiceRequest {
@@ -240,7 +240,7 @@ pub fn from_public(row: &PublicIncident, catalogue: &Catalogue) -> ServiceReques
         requested_datetime: Some(w3c(row.created_at)),
         updated_datetime: Some(w3c(row.updated_at)),
         expected_datetime: Some(w3c(row.due_at)),
-        address: row.address.clone(),
+        address: None,
         address_id: None,
         zipcode: None,
         lat: row.latitude,

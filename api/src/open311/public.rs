@@ -5,8 +5,8 @@
 //! answer them deliberately, and only with this: incidents of categories whose
 //! `publicly_listed` flag is set, not REJECTED (a report the grid office did not take as a
 //! case is nobody's business but its reporter's), and only the columns below — status,
-//! category, times, address and position. Never the title or description (free text names
-//! people), the contact, the reporter, the assignee or the handling grid. The column list is
+//! category, times and position. Never the title, the description or the address (free text
+//! that names people and their homes), the contact, the reporter, the assignee or the handling grid. The column list is
 //! the rule: a field that is not selected here cannot leak through Open311, whatever the
 //! mapping does later.
 
@@ -25,7 +25,6 @@ pub struct PublicIncident {
     pub id: Uuid,
     pub category_id: Uuid,
     pub status: IncidentStatus,
-    pub address: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub due_at: DateTime<Utc>,
@@ -94,7 +93,6 @@ pub async fn list(
             C::Id,
             C::CategoryId,
             C::Status,
-            C::Address,
             C::Latitude,
             C::Longitude,
             C::DueAt,

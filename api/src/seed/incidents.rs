@@ -22,16 +22,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use entity::{
     Gender, IncidentEventKind as Kind, IncidentSeverity as Sev, IncidentSource as Src,
-    IncidentStatus as S, OrganizationKind, change_event, grid, incident, incident_category,
-    incident_event, organization, responsibility,
+    IncidentStatus as S, OrganizationKind, grid, incident, incident_category, incident_event,
+    organization, responsibility,
 };
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, QueryOrder};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
@@ -1429,100 +1426,14 @@ impl Generator {
     }
 }
 
-/// Objects per transaction when [`feed_baseline`] records creations, as in
-/// `store::changes::baseline`.
-const BASELINE_CHUNK: u64 = 1000;
-
-/// Chunks of [`feed_baseline`] between two `store::changes::vacuum_pending`.
-const VACUUM_EVERY: u64 = 50;
-
-/// `request_id` of the changes the feed baseline records (`store::changes::baseline`'s).
-const BASELINE: &str = "baseline";
-
-/// Records a creation in the change feed for every incident that has no change yet, exactly
-/// as `store::changes::baseline` does for the other tracked tables (which does not cover
-/// incidents): in id order, in transactions of [`BASELINE_CHUNK`], each numbered at once,
-/// resuming after the last incident an interrupted run recorded. Returns how many it recorded.
-pub(super) async fn feed_baseline<C>(db: &C) -> Result<u64, DbErr>
-where
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
-{
-    use crate::store::write::{Actor, Writer};
-    let mut last: Option<Uuid> = change_event::Entity::find()
-        .select_only()
-        .column(change_event::Column::EntityId)
-        .filter(change_event::Column::EntityType.eq(entity::EntityType::Incident))
-        .filter(change_event::Column::RequestId.eq(BASELINE))
-        .order_by_desc(change_event::Column::EntityId)
-        .limit(1)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (mut total, mut chunks) = (0, 0u64);
-    loop {
-        chunks += 1;
-        if chunks.is_multiple_of(VACUUM_EVERY) {
-            crate::store::changes::vacuum_pending(db).await?;
-        }
-        let mut q = incident::Entity::find()
-            .select_only()
-            .column(incident::Column::Id);
-        if let Some(l) = last {
-            q = q.filter(incident::Column::Id.gt(l));
-        }
-        let ids: Vec<Uuid> = q
-            .order_by_asc(incident::Column::Id)
-            .limit(BASELINE_CHUNK)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let Some(&end) = ids.last() else {
-            return Ok(total);
-        };
-        let recorded: std::collections::BTreeSet<Uuid> = change_event::Entity::find()
-            .select_only()
-            .column(change_event::Column::EntityId)
-            .filter(change_event::Column::EntityId.is_in(ids.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let fresh: Vec<Uuid> = ids.into_iter().filter(|i| !recorded.contains(i)).collect();
-        if !fresh.is_empty() {
-            let txn = db.begin().await?;
-            let backend = txn.get_database_backend();
-            let writer = Writer {
-                txn,
-                actor: Actor {
-                    id: "system:baseline".to_owned(),
-                    request_id: BASELINE.to_owned(),
-                    client_request_id: None,
-                    caller: std::sync::Arc::new(crate::auth::Caller::admin("system:baseline")),
-                },
-                now: crate::store::write::now(),
-                backend,
-            };
-            writer
-                .created::<incident::Entity>(&fresh)
-                .await
-                .map_err(|e| DbErr::Custom(format!("recording existing objects failed: {e}")))?;
-            writer.txn.commit().await?;
-            crate::store::changes::stamp(db).await?;
-            total += fresh.len() as u64;
-        }
-        last = Some(end);
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed test may panic
 mod tests {
     use std::collections::{HashMap, HashSet};
 
-    use entity::{grid_assignment, organization};
+    use entity::{change_event, grid_assignment, organization};
     use migration::{Migrator, MigratorTrait};
-    use sea_orm::{Database, PaginatorTrait};
+    use sea_orm::{ColumnTrait, Database, PaginatorTrait, QueryFilter};
 
     use super::*;
     use crate::store::incident::{FINISHED, is_overdue};
@@ -1645,6 +1556,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(recorded, incidents.len() as u64);
-        assert_eq!(feed_baseline(&db).await.unwrap(), 0);
+        assert_eq!(crate::store::changes::baseline(&db).await.unwrap(), 0);
     }
 }

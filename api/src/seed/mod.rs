@@ -168,8 +168,7 @@ where
         txn.rollback().await?;
         // A seed interrupted while it recorded the feed finishes that now (a complete feed
         // costs a few indexed lookups per table).
-        let recorded =
-            crate::store::changes::baseline(db).await? + incidents::feed_baseline(db).await?;
+        let recorded = crate::store::changes::baseline(db).await?;
         if recorded > 0 {
             // …and the statistics that run never took (see below).
             db.execute_unprepared("ANALYZE").await?;
@@ -198,7 +197,6 @@ where
     // The seed writes rows in bulk, not through mutations: give the change feed their creations.
     progress.set_message("change feed");
     crate::store::changes::baseline(db).await?;
-    incidents::feed_baseline(db).await?;
     // Fresh planner statistics: without them PostgreSQL plans subtree queries over a bulk-loaded
     // table as full scans (measured: 97 ms instead of 0.8 ms for one community at scale 100).
     progress.set_message("analyzing");

@@ -15,7 +15,7 @@
 //! has seen `seq` N never later finds a new row below N: resuming from a cursor loses nothing.
 
 use super::Table;
-use super::write::{Writer, db};
+use super::write::{Writer, db, snapshot};
 use crate::error::ApiResult;
 pub use entity::change_event::Model as Change;
 use entity::{
@@ -320,6 +320,37 @@ impl Writer {
             .await
     }
 
+    /// Saves `next` over `current` as one tracked change, in the order every update needs: the
+    /// object's scope before the change, the row with its version and `updatedAt` bumped, the
+    /// feed's update (by id, so a table without scopes still appears) and the audit entry
+    /// `action` with both snapshots and `details`. Returns the saved row.
+    pub async fn update_tracked<E: Tracked>(
+        &self,
+        action: &str,
+        current: &E::Model,
+        next: E::Model,
+        details: Option<serde_json::Value>,
+    ) -> ApiResult<E::Model>
+    where
+        E::Model: IntoActiveModel<E::ActiveModel> + serde::Serialize,
+        E::ActiveModel: sea_orm::ActiveModelTrait<Entity = E> + Send,
+    {
+        let id = E::model_id(current);
+        let scope = self.scopes::<E>(&[id]).await?;
+        let saved = self.update::<E>(next, E::model_version(current)).await?;
+        self.record::<E>(ChangeKind::Updated, &[id], &scope).await?;
+        self.audit(
+            action,
+            E::NAME,
+            id,
+            Some(snapshot(current)),
+            Some(snapshot(&saved)),
+            details,
+        )
+        .await?;
+        Ok(saved)
+    }
+
     /// Records the deletion of the `E` objects in `before` (their scopes before the deletion).
     pub async fn deleted<E: Tracked>(&self, before: &Scopes) -> ApiResult<()> {
         let ids: Vec<Uuid> = before.keys().copied().collect();
@@ -538,7 +569,8 @@ where
         + baseline_of::<organization::Entity, C>(db).await?
         + baseline_of::<person::Entity, C>(db).await?
         + baseline_of::<service::Entity, C>(db).await?
-        + baseline_of::<participation::Entity, C>(db).await?)
+        + baseline_of::<participation::Entity, C>(db).await?
+        + baseline_of::<entity::incident::Entity, C>(db).await?)
 }
 
 async fn baseline_of<E: Tracked, C>(db: &C) -> Result<u64, DbErr>

@@ -576,25 +576,17 @@ pub async fn transition(
             details = json!({ "satisfaction": satisfaction });
         }
     }
-    let scope = w.scopes::<incident::Entity>(&[id]).await?;
-    let saved = w.update::<incident::Entity>(next, current.version).await?;
+    let audited = (!details.is_null()).then(|| details.clone());
+    let saved = w
+        .update_tracked::<incident::Entity>(step.action(), &current, next, audited)
+        .await?;
     event(
         w,
         &saved,
         step.kind(),
         Some(current.status),
         note,
-        Some(details.clone()),
-    )
-    .await?;
-    w.updated::<incident::Entity>(&scope).await?;
-    w.audit(
-        step.action(),
-        <incident::Entity as crate::store::Table>::NAME,
-        id,
-        Some(snapshot(&current)),
-        Some(snapshot(&saved)),
-        (!details.is_null()).then_some(details),
+        Some(details),
     )
     .await?;
     Ok(saved)

@@ -27,6 +27,8 @@ pub trait Table:
     const NAME: &'static str;
     fn id_col() -> Self::Column;
     fn model_id(m: &Self::Model) -> Uuid;
+    /// The row's optimistic version (`expectedVersion`).
+    fn model_version(m: &Self::Model) -> i32;
 }
 
 macro_rules! table {
@@ -38,6 +40,9 @@ macro_rules! table {
             }
             fn model_id(m: &Self::Model) -> Uuid {
                 m.id
+            }
+            fn model_version(m: &Self::Model) -> i32 {
+                m.version
             }
         }
     )+};

@@ -70,20 +70,8 @@ pub async fn update(
         contact_email: f.contact_email,
         ..current.clone()
     };
-    let saved = w
-        .update::<organization::Entity>(next, current.version)
-        .await?;
-    w.touched::<organization::Entity>(&[id]).await?;
-    w.audit(
-        "updateOrganization",
-        "Organization",
-        id,
-        Some(snapshot(&current)),
-        Some(snapshot(&saved)),
-        None,
-    )
-    .await?;
-    Ok(saved)
+    w.update_tracked::<organization::Entity>("updateOrganization", &current, next, None)
+        .await
 }
 
 pub async fn add_membership(

@@ -156,7 +156,6 @@ pub async fn update(
 ) -> ApiResult<person::Model> {
     let current = w.lock::<person::Entity>(id).await?;
     check_version(current.version, expected)?;
-    let scope = w.scopes::<person::Entity>(&[id]).await?;
     let mut fields = PersonFields {
         name: current.name.clone(),
         gender: current.gender,
@@ -184,18 +183,8 @@ pub async fn update(
         address: fields.address,
         ..current.clone()
     };
-    let saved = w.update::<person::Entity>(next, current.version).await?;
-    w.updated::<person::Entity>(&scope).await?;
-    w.audit(
-        "updatePerson",
-        "Person",
-        id,
-        Some(snapshot(&current)),
-        Some(snapshot(&saved)),
-        None,
-    )
-    .await?;
-    Ok(saved)
+    w.update_tracked::<person::Entity>("updatePerson", &current, next, None)
+        .await
 }
 
 pub async fn delete(w: &Writer, id: Uuid, expected: Option<i32>) -> ApiResult<Uuid> {

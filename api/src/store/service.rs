@@ -142,7 +142,6 @@ pub async fn update(
             });
         }
     }
-    let scope = w.scopes::<service::Entity>(&[id]).await?;
     // Participations are placed by their service's grid: a move changes who sees them.
     let moved = if f.grid_id == current.grid_id {
         Scopes::new()
@@ -169,18 +168,10 @@ pub async fn update(
         location: f.location,
         ..current.clone()
     };
-    let saved = w.update::<service::Entity>(next, current.version).await?;
-    w.updated::<service::Entity>(&scope).await?;
+    let saved = w
+        .update_tracked::<service::Entity>("updateService", &current, next, None)
+        .await?;
     w.updated::<participation::Entity>(&moved).await?;
-    w.audit(
-        "updateService",
-        "Service",
-        id,
-        Some(snapshot(&current)),
-        Some(snapshot(&saved)),
-        None,
-    )
-    .await?;
     Ok(saved)
 }
 
@@ -215,21 +206,10 @@ pub async fn transition(
             details: vec![("currentStatus".into(), status_name(current.status).into())],
         });
     }
-    let scope = w.scopes::<service::Entity>(&[id]).await?;
     let next = service::Model {
         status: to,
         ..current.clone()
     };
-    let saved = w.update::<service::Entity>(next, current.version).await?;
-    w.updated::<service::Entity>(&scope).await?;
-    w.audit(
-        "transitionService",
-        "Service",
-        id,
-        Some(snapshot(&current)),
-        Some(snapshot(&saved)),
-        None,
-    )
-    .await?;
-    Ok(saved)
+    w.update_tracked::<service::Entity>("transitionService", &current, next, None)
+        .await
 }

@@ -475,8 +475,9 @@ db_test!(
             !text.contains(SECRET)
                 && !text.contains(PHONE)
                 && !text.contains("王先生")
-                && !text.contains("问题"),
-            "no free text but the address: {text}"
+                && !text.contains("问题")
+                && !text.contains("金晖路"),
+            "no free text: {text}"
         );
         let list: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(
@@ -489,7 +490,7 @@ db_test!(
         assert_eq!(r["agency_responsible"], Value::Null);
         assert_eq!(r["status"], "open");
         assert_eq!(r["service_code"], "CITY_ROAD");
-        assert_eq!(r["address"], "金晖路12号");
+        assert_eq!(r["address"], Value::Null, "an address can name a home");
         assert_eq!(r["lat"], 37.36);
 
         let (s, b) = get_json(&app, &format!("/open311/v2/requests/{dispute}.json"), None).await;

@@ -272,177 +272,6 @@ impl IncidentMutation {
         })
     }
 
-    /// REPORTED or ESCALATED → ACCEPTED (立案). ADMIN, GRID_MANAGER.
-    async fn accept_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Accept, note, expected_version).await
-    }
-
-    /// REPORTED or ESCALATED → REJECTED, with a reason (not a case for the grid). ADMIN,
-    /// GRID_MANAGER.
-    async fn reject_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "Why it is rejected, 1–500 characters.")] reason: String,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        let reason = self::reason(&reason)?;
-        step(ctx, id, Step::Reject { reason }, note, expected_version).await
-    }
-
-    /// ACCEPTED, ESCALATED or REOPENED → DISPATCHED (派遣) to `assigneeId`, or to whom the
-    /// incident is routed by the responsibility list; DISPATCHED → DISPATCHED re-assigns.
-    /// ADMIN, GRID_MANAGER.
-    async fn dispatch_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(
-            desc = "The grid worker (Person) or Organization to handle it; the responsibility list's choice when omitted."
-        )]
-        assignee_id: Option<ID>,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        let assignee = assignee_id
-            .map(|a| assignee_of(&a, "assigneeId"))
-            .transpose()?;
-        step(ctx, id, Step::Dispatch { assignee }, note, expected_version).await
-    }
-
-    /// DISPATCHED or REOPENED → IN_PROGRESS (处置). ADMIN, GRID_MANAGER, or the assigned
-    /// organisation (VOLUNTEER_ORG).
-    async fn start_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Start, note, expected_version).await
-    }
-
-    /// IN_PROGRESS → RESOLVED: the assignee reports it solved. ADMIN, GRID_MANAGER, or the
-    /// assigned organisation.
-    async fn resolve_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Resolve, note, expected_version).await
-    }
-
-    /// RESOLVED → VERIFIED (核查). ADMIN, GRID_MANAGER.
-    async fn verify_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Verify, note, expected_version).await
-    }
-
-    /// VERIFIED → CLOSED (结案); or REPORTED → CLOSED for a SIMPLE incident closed on the spot
-    /// (就地解决) by the grid worker who reported it. ADMIN, GRID_MANAGER.
-    async fn close_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Close, note, expected_version).await
-    }
-
-    /// RESOLVED, VERIFIED or CLOSED → REOPENED, within 30 days of its resolution or closure
-    /// (`CONFLICT` with reason `REOPEN_WINDOW_PASSED` after). ADMIN, GRID_MANAGER, or the
-    /// reporter.
-    async fn reopen_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        step(ctx, id, Step::Reopen, note, expected_version).await
-    }
-
-    /// Escalates an unfinished incident to the parent grid's office (吹哨) with a reason:
-    /// ESCALATED, `handlingGrid` the parent, deadlines restarted from the category's hours,
-    /// routed by the parent's line of the responsibility list. `CONFLICT` (`NO_PARENT_GRID`)
-    /// at the top of the hierarchy. ADMIN, GRID_MANAGER.
-    async fn escalate_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "Why the grid cannot solve it, 1–500 characters.")] reason: String,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        let reason = self::reason(&reason)?;
-        step(ctx, id, Step::Escalate { reason }, note, expected_version).await
-    }
-
-    /// Records the reporter's satisfaction (1–5) with a RESOLVED, VERIFIED or CLOSED incident;
-    /// a later rating replaces it (both stay in the history). The reporter, ADMIN or
-    /// GRID_MANAGER (for a callback).
-    async fn rate_incident(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Global id of the incident.")] id: ID,
-        #[graphql(desc = "1 (very dissatisfied) to 5 (very satisfied).")] satisfaction: i32,
-        #[graphql(desc = "A note for the history, at most 2,000 characters.")] note: Option<String>,
-        #[graphql(
-            desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
-        )]
-        expected_version: Option<i32>,
-    ) -> ApiResult<IncidentPayload> {
-        if !(1..=5).contains(&satisfaction) {
-            return Err(ApiError::bad_input(
-                "satisfaction",
-                "`satisfaction` must be 1 to 5",
-            ));
-        }
-        step(ctx, id, Step::Rate { satisfaction }, note, expected_version).await
-    }
-
     /// Sets the line of the responsibility list for a grid subtree and a category (replacing
     /// the line there, if any). ADMIN; GRID_MANAGER within its subtrees.
     async fn set_responsibility(
@@ -463,5 +292,103 @@ impl IncidentMutation {
         Ok(SetResponsibilityPayload {
             responsibility: Responsibility(model),
         })
+    }
+}
+
+/// Declares the step mutations of the life cycle: each takes the incident's `id`, then its own
+/// arguments, then `note` and `expectedVersion`, and runs [`step`] with the [`Step`] its body
+/// builds from its own arguments (`?` in the body returns the mutation's error).
+macro_rules! steps {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident($($arg:ident: $ty:ty = $desc:literal),* $(,)?) $body:block
+    )*) => {
+        /// The steps of an incident's life cycle (see [`steps!`]).
+        #[derive(Default)]
+        pub struct IncidentStepMutation;
+
+        #[Object]
+        impl IncidentStepMutation {$(
+            $(#[doc = $doc])*
+            async fn $name(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Global id of the incident.")] id: ID,
+                $(#[graphql(desc = $desc)] $arg: $ty,)*
+                #[graphql(desc = "A note for the history, at most 2,000 characters.")]
+                note: Option<String>,
+                #[graphql(
+                    desc = "The `version` last read; when the object has changed since, the mutation is `CONFLICT` (`VERSION_MISMATCH`). Omit to skip the check."
+                )]
+                expected_version: Option<i32>,
+            ) -> ApiResult<IncidentPayload> {
+                let taken: Step = $body;
+                step(ctx, id, taken, note, expected_version).await
+            }
+        )*}
+    };
+}
+
+steps! {
+    /// REPORTED or ESCALATED → ACCEPTED (立案). ADMIN, GRID_MANAGER.
+    fn accept_incident() { Step::Accept }
+
+    /// REPORTED or ESCALATED → REJECTED, with a reason (not a case for the grid). ADMIN,
+    /// GRID_MANAGER.
+    fn reject_incident(reason: String = "Why it is rejected, 1–500 characters.") {
+        Step::Reject { reason: self::reason(&reason)? }
+    }
+
+    /// ACCEPTED, ESCALATED or REOPENED → DISPATCHED (派遣) to `assigneeId`, or to whom the
+    /// incident is routed by the responsibility list; DISPATCHED → DISPATCHED re-assigns.
+    /// ADMIN, GRID_MANAGER.
+    fn dispatch_incident(
+        assignee_id: Option<ID> = "The grid worker (Person) or Organization to handle it; the responsibility list's choice when omitted.",
+    ) {
+        let assignee = assignee_id
+            .map(|a| assignee_of(&a, "assigneeId"))
+            .transpose()?;
+        Step::Dispatch { assignee }
+    }
+
+    /// DISPATCHED or REOPENED → IN_PROGRESS (处置). ADMIN, GRID_MANAGER, or the assigned
+    /// organisation (VOLUNTEER_ORG).
+    fn start_incident() { Step::Start }
+
+    /// IN_PROGRESS → RESOLVED: the assignee reports it solved. ADMIN, GRID_MANAGER, or the
+    /// assigned organisation.
+    fn resolve_incident() { Step::Resolve }
+
+    /// RESOLVED → VERIFIED (核查). ADMIN, GRID_MANAGER.
+    fn verify_incident() { Step::Verify }
+
+    /// VERIFIED → CLOSED (结案); or REPORTED → CLOSED for a SIMPLE incident closed on the spot
+    /// (就地解决) by the grid worker who reported it. ADMIN, GRID_MANAGER.
+    fn close_incident() { Step::Close }
+
+    /// RESOLVED, VERIFIED or CLOSED → REOPENED, within 30 days of its resolution or closure
+    /// (`CONFLICT` with reason `REOPEN_WINDOW_PASSED` after). ADMIN, GRID_MANAGER, or the
+    /// reporter.
+    fn reopen_incident() { Step::Reopen }
+
+    /// Escalates an unfinished incident to the parent grid's office (吹哨) with a reason:
+    /// ESCALATED, `handlingGrid` the parent, deadlines restarted from the category's hours,
+    /// routed by the parent's line of the responsibility list. `CONFLICT` (`NO_PARENT_GRID`)
+    /// at the top of the hierarchy. ADMIN, GRID_MANAGER.
+    fn escalate_incident(reason: String = "Why the grid cannot solve it, 1–500 characters.") {
+        Step::Escalate { reason: self::reason(&reason)? }
+    }
+
+    /// Records the reporter's satisfaction (1–5) with a RESOLVED, VERIFIED or CLOSED incident;
+    /// a later rating replaces it (both stay in the history). The reporter, ADMIN or
+    /// GRID_MANAGER (for a callback).
+    fn rate_incident(satisfaction: i32 = "1 (very dissatisfied) to 5 (very satisfied).") {
+        if !(1..=5).contains(&satisfaction) {
+            return Err(ApiError::bad_input(
+                "satisfaction",
+                "`satisfaction` must be 1 to 5",
+            ));
+        }
+        Step::Rate { satisfaction }
     }
 }

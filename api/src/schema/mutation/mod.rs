@@ -30,6 +30,7 @@ pub struct MutationRoot(
     service::ServiceMutation,
     participation::ParticipationMutation,
     incident::IncidentMutation,
+    incident::IncidentStepMutation,
 );
 
 /// Roles that may manage grids, people, services and grid workers (within their subtrees).
